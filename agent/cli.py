@@ -50,7 +50,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _load(name: str) -> _Subcommand:
-    module: _Subcommand = importlib.import_module(SUBCOMMANDS[name][0])  # type: ignore[assignment]
+    module: _Subcommand = importlib.import_module(SUBCOMMANDS[name][0])
     return module
 
 
