@@ -1,0 +1,155 @@
+"""Argument validation: errors name the argument, what was expected and what was given."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.errors import ArgumentError
+from tools.model import HttpBinding, Server, Tool
+from tools.validate import MAX_PROBLEMS, ArgumentValidator
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "petId": {"type": "integer", "minimum": 1},
+        "status": {"type": "string", "enum": ["available", "pending", "sold"]},
+        "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "since": {"type": "string", "format": "date-time"},
+        "email": {"type": "string", "format": "email"},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+        "body": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "owner": {"$ref": "#/$defs/Owner"}},
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+        "shape": {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
+    },
+    "required": ["petId"],
+    "additionalProperties": False,
+    "$defs": {
+        "Owner": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}},
+            "required": ["id"],
+        }
+    },
+}
+
+
+def _tool(parameters: dict[str, object] | None = None, name: str = "getPet") -> Tool:
+    binding = HttpBinding(
+        method="GET", path="/pets/{petId}", servers=[Server(url="https://api.example.com")],
+        side_effect="safe",
+    )  # fmt: skip
+    return Tool(name=name, description="", parameters=parameters or SCHEMA, binding=binding)
+
+
+def _problems(args: object, tool: Tool | None = None) -> list[tuple[str, str]]:
+    with pytest.raises(ArgumentError) as info:
+        ArgumentValidator().validate(tool or _tool(), args)
+    assert info.value.tool == (tool or _tool()).name
+    assert info.value.recoverable
+    return info.value.problems
+
+
+def test_valid_arguments_pass() -> None:
+    args = {
+        "petId": 3,
+        "status": "sold",
+        "code": "ABC",
+        "since": "2024-01-02T03:04:05Z",
+        "email": "a@example.com",
+        "tags": ["x"],
+        "body": {"name": "Rex", "owner": {"id": 1}},
+        "shape": [1, 2],
+    }
+    ArgumentValidator().validate(_tool(), args)
+
+
+def test_missing_required_argument_is_named() -> None:
+    assert _problems({}) == [("/petId", "missing required argument 'petId'")]
+
+
+def test_wrong_type_says_expected_and_got() -> None:
+    [(ptr, msg)] = _problems({"petId": "three"})
+    assert ptr == "/petId"
+    assert msg == 'expected integer, got string "three"'
+
+
+def test_enum_lists_allowed_values() -> None:
+    [(ptr, msg)] = _problems({"petId": 1, "status": "lost"})
+    assert ptr == "/status"
+    assert '["available", "pending", "sold"]' in msg
+    assert '"lost"' in msg
+
+
+def test_pattern_and_formats_are_checked() -> None:
+    found = dict(_problems({"petId": 1, "code": "abc", "since": "yesterday", "email": "nope"}))
+    assert "pattern '^[A-Z]{3}$'" in found["/code"]
+    assert found["/since"] == 'expected a string in date-time format, got string "yesterday"'
+    assert "email format" in found["/email"]
+
+
+def test_unknown_argument_lists_the_known_ones() -> None:
+    [(ptr, msg)] = _problems({"petId": 1, "colour": "red"})
+    assert ptr == "/colour"
+    assert msg.startswith("unknown argument 'colour'; expected only body, code, email")
+
+
+def test_nested_body_errors_point_inside_the_body() -> None:
+    found = dict(_problems({"petId": 1, "body": {"owner": {"id": "x"}, "age": 3}}))
+    assert found["/body/name"] == "missing required argument 'name'"
+    assert found["/body/age"].startswith("unknown argument 'age'")
+    assert found["/body/owner/id"] == 'expected integer, got string "x"'
+
+
+def test_bounds_are_explained() -> None:
+    found = dict(_problems({"petId": 0, "tags": ["a", "b", "c"]}))
+    assert found["/petId"] == "expected a number >= 1, got integer 0"
+    assert found["/tags"].startswith("expected an array of at most 2 items")
+
+
+def test_one_of_reports_the_closest_alternative() -> None:
+    [(ptr, msg)] = _problems({"petId": 1, "shape": "wide"})
+    assert ptr == "/shape"
+    assert msg.startswith("matches none of the allowed shapes (oneOf); closest: expected")
+
+
+def test_long_values_are_truncated() -> None:
+    [(_, msg)] = _problems({"petId": "x" * 10_000})
+    assert len(msg) < 120
+    assert msg.endswith("…")
+
+
+def test_arguments_must_be_an_object() -> None:
+    assert _problems(["petId", 1]) == [
+        ("", 'arguments must be a JSON object, got array ["petId", 1]')
+    ]
+
+
+def test_many_problems_are_capped() -> None:
+    schema = {
+        "type": "object",
+        "properties": {f"a{i}": {"type": "integer"} for i in range(20)},
+    }
+    found = _problems({f"a{i}": "x" for i in range(20)}, _tool(schema))
+    assert len(found) == MAX_PROBLEMS + 1
+    assert found[-1] == ("", f"and {20 - MAX_PROBLEMS} more problem(s)")
+
+
+def test_message_reads_well_for_the_model() -> None:
+    with pytest.raises(ArgumentError) as info:
+        ArgumentValidator().validate(_tool(), {"petId": "three"})
+    assert (
+        str(info.value)
+        == 'invalid arguments for getPet: /petId: expected integer, got string "three"'
+    )
+
+
+def test_validator_is_compiled_once_per_tool() -> None:
+    validator = ArgumentValidator()
+    tool = _tool()
+    assert validator.validator(tool) is validator.validator(tool)
+    other = _tool({"type": "object"})
+    assert validator.validator(other) is not validator.validator(tool)

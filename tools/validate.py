@@ -1,0 +1,165 @@
+"""Argument validation: a tool call's arguments against the tool's JSON Schema, before sending.
+
+Owns turning jsonschema's errors into ``ArgumentError`` problems a model can act on: which
+argument (a JSON pointer into the arguments), what was expected (type, enum values, pattern,
+format, bounds, a missing required argument, an unknown argument) and what it got (truncated,
+so a huge value never floods the conversation). It must not build or send requests.
+
+Validators are compiled once per tool (Draft 2020-12 with format checking) and cached: building
+one costs far more than validating a small argument object, and the executor validates on every
+call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+
+from tools.errors import ArgumentError
+from tools.model import JSONObject, JSONValue, Tool
+
+MAX_PROBLEMS = 8
+_GOT_CHARS = 60
+
+_JSON_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
+
+
+class ArgumentValidator:
+    """Validates arguments for tools, compiling each tool's schema once."""
+
+    def __init__(self) -> None:
+        # name -> (the parameters dict the validator was built from, validator). The identity
+        # check keeps the cache right when two catalogs hold different tools of the same name.
+        self._cache: dict[str, tuple[JSONObject, Draft202012Validator]] = {}
+
+    def validator(self, tool: Tool) -> Draft202012Validator:
+        cached = self._cache.get(tool.name)
+        if cached is not None and cached[0] is tool.parameters:
+            return cached[1]
+        validator = Draft202012Validator(
+            tool.parameters, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+        self._cache[tool.name] = (tool.parameters, validator)
+        return validator
+
+    def validate(self, tool: Tool, args: JSONValue) -> None:
+        """Raise ``ArgumentError`` listing what is wrong with ``args``; return when valid."""
+        if not isinstance(args, dict):
+            raise ArgumentError(
+                tool.name, [("", f"arguments must be a JSON object, got {_describe(args)}")]
+            )
+        errors = list(self.validator(tool).iter_errors(args))
+        if errors:
+            raise ArgumentError(tool.name, problems(errors))
+
+
+def problems(errors: Iterable[ValidationError]) -> list[tuple[str, str]]:
+    """(pointer, message) pairs, most specific first, without duplicates, at most a few."""
+    found: list[tuple[str, str]] = []
+    ordered = sorted(errors, key=lambda e: (len(e.absolute_path), _pointer(e.absolute_path)))
+    for error in ordered:
+        for problem in _explain(error):
+            if problem not in found:
+                found.append(problem)
+    if len(found) > MAX_PROBLEMS:
+        extra = len(found) - MAX_PROBLEMS
+        found = [*found[:MAX_PROBLEMS], ("", f"and {extra} more problem(s)")]
+    return found
+
+
+def _explain(error: ValidationError) -> list[tuple[str, str]]:
+    where = _pointer(error.absolute_path)
+    kind = error.validator
+    value = error.validator_value
+    got = _describe(error.instance)
+    if kind == "required":
+        missing = [name for name in value if name not in error.instance]
+        return [(f"{where}/{_escape(n)}", f"missing required argument {n!r}") for n in missing]
+    if kind in ("additionalProperties", "unevaluatedProperties"):
+        return _unknown(where, error)
+    if kind == "type":
+        return [(where, f"expected {_types(value)}, got {got}")]
+    if kind == "enum":
+        return [(where, f"expected one of {_short(value, 200)}, got {got}")]
+    if kind == "const":
+        return [(where, f"expected exactly {_short(value)}, got {got}")]
+    if kind == "pattern":
+        return [(where, f"expected a string matching the pattern {value!r}, got {got}")]
+    if kind == "format":
+        return [(where, f"expected a string in {value} format, got {got}")]
+    if kind in ("oneOf", "anyOf") and error.context:
+        inner = best_match(error.context)
+        nested = _explain(inner)
+        detail = "; ".join(msg for _, msg in nested) or inner.message
+        return [(where, f"matches none of the allowed shapes ({kind}); closest: {detail}")]
+    return [(where, f"{_bound(kind, value)}, got {got}")]
+
+
+def _unknown(where: str, error: ValidationError) -> list[tuple[str, str]]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = sorted(schema.get("properties", {}))
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    extra = [name for name in instance if name not in known]
+    allowed = f"; expected only {', '.join(known)}" if known else "; no arguments are accepted"
+    return [(f"{where}/{_escape(n)}", f"unknown argument {n!r}{allowed}") for n in extra] or [
+        (where, error.message)
+    ]
+
+
+def _bound(kind: str, value: JSONValue) -> str:
+    messages = {
+        "minimum": "expected a number >= {}",
+        "maximum": "expected a number <= {}",
+        "exclusiveMinimum": "expected a number > {}",
+        "exclusiveMaximum": "expected a number < {}",
+        "multipleOf": "expected a multiple of {}",
+        "minLength": "expected a string of at least {} characters",
+        "maxLength": "expected a string of at most {} characters",
+        "minItems": "expected an array of at least {} items",
+        "maxItems": "expected an array of at most {} items",
+        "uniqueItems": "expected an array without duplicate items",
+        "minProperties": "expected an object with at least {} properties",
+        "maxProperties": "expected an object with at most {} properties",
+        "not": "expected a value that does not match {}",
+    }
+    template = messages.get(kind)
+    if template is None:
+        return f"fails the schema's {kind!r} rule ({_short(value)})"
+    return template.format(_short(value))
+
+
+def _types(value: JSONValue) -> str:
+    names = value if isinstance(value, list) else [value]
+    return " or ".join(str(n) for n in names)
+
+
+def _describe(instance: JSONValue) -> str:
+    kind = _JSON_TYPES.get(type(instance), type(instance).__name__)
+    return f"{kind} {_short(instance)}"
+
+
+def _short(value: JSONValue, limit: int = _GOT_CHARS) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pointer(path: Sequence[str | int] | Iterable[str | int]) -> str:
+    return "".join(f"/{_escape(str(part))}" for part in path)
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
