@@ -80,8 +80,9 @@ def problems(errors: Iterable[ValidationError]) -> list[tuple[str, str]]:
 
 def _explain(error: ValidationError) -> list[tuple[str, str]]:
     where = _pointer(error.absolute_path)
-    kind = error.validator
-    value = error.validator_value
+    # jsonschema types these as possibly "unset"; a raised error always has them set.
+    kind = str(error.validator)
+    value: JSONValue = error.validator_value
     got = _describe(error.instance)
     if kind == "required":
         missing = [name for name in value if name not in error.instance]
