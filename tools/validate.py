@@ -83,9 +83,10 @@ def _explain(error: ValidationError) -> list[tuple[str, str]]:
     # jsonschema types these as possibly "unset"; a raised error always has them set.
     kind = str(error.validator)
     value: JSONValue = error.validator_value
-    got = _describe(error.instance)
+    instance: JSONValue = error.instance
+    got = _describe(instance)
     if kind == "required":
-        missing = [name for name in value if name not in error.instance]
+        missing = [name for name in value if name not in instance]
         return [(f"{where}/{_escape(n)}", f"missing required argument {n!r}") for n in missing]
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return _unknown(where, error)
