@@ -1,0 +1,305 @@
+"""The catalog: every tool of one or more API descriptions, by name, searchable, exportable.
+
+Owns lookup (with "did you mean" suggestions), ranked search (delegated to ``tools.search``,
+index built once on first use), the exports a model or a client needs (OpenAI ``tools`` array,
+MCP tool list, JSON for the disk cache), merging several specs into one catalog, and the lazy
+lookup of a declared response's schema. It never parses a spec (``tools.ingest`` does) and
+never sends a request.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tools.errors import UnknownToolError
+from tools.model import JSONObject, ResponseRef, SecurityScheme, Tool
+
+if TYPE_CHECKING:
+    from tools.search import SearchIndex
+
+SchemaResolver = Callable[[str], JSONObject | None]
+
+# Bumped whenever the JSON layout of ``to_json`` changes; ``from_json`` refuses other versions.
+CATALOG_FORMAT = "baton.catalog/1"
+_MAX_NAME = 64
+_PREFIX_LEN = 16
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    tool: Tool
+    score: float
+
+
+class Catalog:
+    """An ordered, name-unique collection of tools plus what a call needs besides them."""
+
+    def __init__(
+        self,
+        tools: Iterable[Tool],
+        *,
+        security_schemes: Mapping[str, SecurityScheme] | None = None,
+        title: str = "",
+        source: str = "",
+        spec_hash: str = "",
+        warnings: Iterable[str] = (),
+        schema_resolver: SchemaResolver | None = None,
+    ) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            if tool.name in self._tools:
+                raise ValueError(f"duplicate tool name {tool.name!r} in catalog {title!r}")
+            self._tools[tool.name] = tool
+        self._schemes: dict[str, SecurityScheme] = dict(security_schemes or {})
+        self._title = title
+        self._source = source
+        self._spec_hash = spec_hash
+        self._warnings = list(warnings)
+        # One resolver per tool: a merged catalog routes each tool to its own spec's document.
+        self._resolvers: dict[str, SchemaResolver] = (
+            dict.fromkeys(self._tools, schema_resolver) if schema_resolver else {}
+        )
+        self._resolved: dict[tuple[str, str], JSONObject | None] = {}
+        self._index: SearchIndex | None = None
+        self._order: list[Tool] = list(self._tools.values())
+
+    # -- plain accessors -------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self._title
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def spec_hash(self) -> str:
+        return self._spec_hash
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
+
+    @property
+    def security_schemes(self) -> dict[str, SecurityScheme]:
+        return dict(self._schemes)
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._order)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __repr__(self) -> str:
+        return f"<Catalog {self._title or self._source!r}: {len(self)} tools>"
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def get(self, name: str) -> Tool:
+        tool = self._tools.get(name)
+        if tool is None:
+            raise UnknownToolError(name, self.suggest(name))
+        return tool
+
+    def suggest(self, name: str, limit: int = 3) -> list[str]:
+        """Names close to ``name`` (spelling first, then the best search matches)."""
+        close = difflib.get_close_matches(name, self._tools, n=limit, cutoff=0.6)
+        if len(close) < limit:
+            for hit in self.search(name, limit=limit):
+                if hit.tool.name not in close:
+                    close.append(hit.tool.name)
+        return close[:limit]
+
+    # -- search ----------------------------------------------------------------------------
+    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        if self._index is None:
+            from tools.search import SearchIndex  # lazy: most CLI runs never search
+
+            self._index = SearchIndex(self._order)
+        return [
+            SearchHit(self._order[doc], score) for doc, score in self._index.search(query, limit)
+        ]
+
+    # -- exports ---------------------------------------------------------------------------
+    def _select(self, names: Iterable[str] | None) -> list[Tool]:
+        return list(self._order) if names is None else [self.get(n) for n in names]
+
+    def to_openai(
+        self, names: Iterable[str] | None = None, *, strict: bool = False
+    ) -> list[JSONObject]:
+        """The Chat Completions ``tools`` array, exactly as it is sent to the model."""
+        out: list[JSONObject] = []
+        for tool in self._select(names):
+            function: JSONObject = {"name": tool.name, "description": tool.description}
+            # Strict mode only where the ingester could express the schema for it; a tool
+            # without a strict variant is still offered, non-strict.
+            if strict and tool.strict_parameters is not None:
+                function["parameters"] = tool.strict_parameters
+                function["strict"] = True
+            else:
+                function["parameters"] = tool.parameters
+            out.append({"type": "function", "function": function})
+        return out
+
+    def to_mcp(self, names: Iterable[str] | None = None) -> list[JSONObject]:
+        """MCP ``tools/list`` entries: name, description, inputSchema and behaviour hints."""
+        out: list[JSONObject] = []
+        for tool in self._select(names):
+            side_effect = tool.binding.side_effect
+            annotations: JSONObject = {
+                "readOnlyHint": side_effect == "safe",
+                "idempotentHint": side_effect != "unsafe",
+                "destructiveHint": tool.binding.method == "DELETE",
+                "openWorldHint": True,
+            }
+            if tool.summary:
+                annotations["title"] = tool.summary
+            out.append(
+                {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "inputSchema": tool.parameters,
+                    "annotations": annotations,
+                }
+            )
+        return out
+
+    def to_json(self) -> JSONObject:
+        """A JSON-ready dict of the whole catalog (the resolver is not data and is dropped)."""
+        return {
+            "format": CATALOG_FORMAT,
+            "title": self._title,
+            "source": self._source,
+            "spec_hash": self._spec_hash,
+            "warnings": list(self._warnings),
+            "security_schemes": {
+                k: v.model_dump(mode="json", exclude_defaults=True)
+                for k, v in self._schemes.items()
+            },
+            "tools": [t.model_dump(mode="json", exclude_defaults=True) for t in self._order],
+        }
+
+    @classmethod
+    def from_json(
+        cls, data: Mapping[str, Any], *, schema_resolver: SchemaResolver | None = None
+    ) -> Catalog:
+        """Rebuild a catalog from ``to_json`` output, validating every tool."""
+        if data.get("format") != CATALOG_FORMAT:
+            raise ValueError(
+                f"not a Baton catalog of format {CATALOG_FORMAT!r}: got {data.get('format')!r}"
+            )
+        return cls(
+            (Tool.model_validate(t) for t in data["tools"]),
+            security_schemes={
+                k: SecurityScheme.model_validate(v) for k, v in data["security_schemes"].items()
+            },
+            title=data["title"],
+            source=data["source"],
+            spec_hash=data["spec_hash"],
+            warnings=data["warnings"],
+            schema_resolver=schema_resolver,
+        )
+
+    # -- responses -------------------------------------------------------------------------
+    def response_schema(
+        self, tool: str, status: int, media_type: str | None = None
+    ) -> JSONObject | None:
+        """The declared schema of ``tool``'s response for ``status``, or None if undeclared.
+
+        OpenAPI precedence: the exact status code wins over a range ("2XX"), which wins over
+        "default". Built on first use through the spec's resolver, then remembered.
+        """
+        ref = choose_response(self.get(tool).binding.responses, status, media_type)
+        resolver = self._resolvers.get(tool)
+        if ref is None or ref.pointer is None or resolver is None:
+            return None
+        key = (tool, ref.pointer)
+        if key not in self._resolved:
+            self._resolved[key] = resolver(ref.pointer)
+        return self._resolved[key]
+
+    # -- merging ---------------------------------------------------------------------------
+    @classmethod
+    def merge(cls, catalogs: Sequence[Catalog]) -> Catalog:
+        """One catalog over several specs. A name found in more than one spec is prefixed
+        with a short name of its spec in every spec that has it; unique names stay as they are.
+        """
+        if len(catalogs) == 1:
+            return catalogs[0]
+        from tools.catalog_merge import merge_catalogs
+
+        parts = merge_catalogs(catalogs)
+        merged = cls(
+            parts.tools,
+            security_schemes=parts.security_schemes,
+            title=" + ".join(c.title or c.source for c in catalogs),
+            source=" ".join(c.source for c in catalogs),
+            spec_hash=hashlib.sha256(" ".join(c.spec_hash for c in catalogs).encode()).hexdigest(),
+            warnings=[w for c in catalogs for w in c.warnings],
+        )
+        merged._resolvers = parts.resolvers
+        return merged
+
+    def _resolver_for(self, name: str) -> SchemaResolver | None:
+        return self._resolvers.get(name)
+
+
+def choose_response(
+    refs: Sequence[ResponseRef], status: int, media_type: str | None = None
+) -> ResponseRef | None:
+    """Pick the ResponseRef for ``status``: exact code, then "2XX" range, then "default"."""
+    code = str(status)
+    for wanted in (code, f"{code[0]}XX", "default"):
+        candidates = [r for r in refs if r.status.upper() == wanted.upper()]
+        if candidates:
+            return _choose_media(candidates, media_type)
+    return None
+
+
+def _base_media(media_type: str | None) -> str:
+    return (media_type or "").split(";", 1)[0].strip().lower()
+
+
+def _choose_media(refs: list[ResponseRef], media_type: str | None) -> ResponseRef:
+    wanted = _base_media(media_type)
+    if wanted:
+        for ref in refs:
+            if _base_media(ref.media_type) == wanted:
+                return ref
+        for ref in refs:  # a declared range such as "application/*" or "*/*"
+            declared = _base_media(ref.media_type)
+            if declared.endswith("/*") and (declared == "*/*" or wanted.startswith(declared[:-1])):
+                return ref
+    for ref in refs:  # no match or nothing asked: JSON is what Baton parses best
+        base = _base_media(ref.media_type)
+        if base == "application/json" or base.endswith("+json"):
+            return ref
+    return refs[0]
+
+
+def prefixed_name(prefix: str, name: str) -> str:
+    """``prefix_name`` cut to 64 characters; a cut name keeps a hash so it stays unique."""
+    full = f"{prefix}_{name}"
+    if len(full) <= _MAX_NAME:
+        return full
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]  # noqa: S324 - a name, not security
+    return f"{full[: _MAX_NAME - 9]}_{digest}"
+
+
+def spec_prefix(catalog: Catalog, index: int) -> str:
+    """A short, name-safe label for a catalog: its title, else its file name, else specN."""
+    label = catalog.title or re.sub(r"\.(json|ya?ml)$", "", catalog.source.rsplit("/", 1)[-1])
+    words = re.findall(r"[A-Za-z0-9]+", label.lower())
+    slug = "_".join(
+        w for w in words if w not in {"api", "openapi", "the", "rest", "v1", "v2", "v3"}
+    )
+    return slug[:_PREFIX_LEN].strip("_") or f"spec{index + 1}"
