@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import json
+import os
 import re
 import sys
 import threading
@@ -289,8 +290,6 @@ def running_demo_api(port: int = 0, *, api_key: str | None = None) -> Iterator[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
-
     parser = argparse.ArgumentParser(prog="python -m agent.demo_api", description=__doc__)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument(
