@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tools.errors import ArgumentError
-from tools.model import HttpBinding, Server, Tool
+from tools.model import HttpBinding, JSONObject, Server, Tool
 from tools.validate import MAX_PROBLEMS, ArgumentValidator
 
 SCHEMA = {
@@ -37,7 +37,7 @@ SCHEMA = {
 }
 
 
-def _tool(parameters: dict[str, object] | None = None, name: str = "getPet") -> Tool:
+def _tool(parameters: JSONObject | None = None, name: str = "getPet") -> Tool:
     binding = HttpBinding(
         method="GET", path="/pets/{petId}", servers=[Server(url="https://api.example.com")],
         side_effect="safe",
