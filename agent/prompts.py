@@ -1,7 +1,7 @@
 """Text written for the model, loaded from ``prompts/*.md`` once and filled by name.
 
-Owns finding the prompt files (the repository's ``prompts/`` in a checkout, the copy bundled
-as ``agent/_bundled/prompts`` in a wheel) and substituting ``$placeholders``. Model-facing text
+Owns reading the prompt files (found by ``agent.resources``: the checkout's ``prompts/`` or the
+copy bundled in a wheel) and substituting ``$placeholders``. Model-facing text
 lives in those files, never in f-strings, so it can be read and tuned in one place.
 ``string.Template`` is used because ``$name`` cannot clash with the JSON braces that the
 observations quote; a missing placeholder raises instead of sending the model a hole.
@@ -10,18 +10,9 @@ observations quote; a missing placeholder raises instead of sending the model a 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from string import Template
 
-_HERE = Path(__file__).resolve().parent
-_CANDIDATES = (_HERE.parent / "prompts", _HERE / "_bundled" / "prompts")
-
-
-def prompts_dir() -> Path:
-    for candidate in _CANDIDATES:
-        if (candidate / "system.md").is_file():
-            return candidate
-    raise FileNotFoundError(f"prompt files not found in {', '.join(map(str, _CANDIDATES))}")
+from agent.resources import prompts_dir
 
 
 @functools.cache
