@@ -64,6 +64,7 @@ class Catalog:
         self._resolvers: dict[str, SchemaResolver] = (
             dict.fromkeys(self._tools, schema_resolver) if schema_resolver else {}
         )
+        self._schema_resolver = schema_resolver
         self._resolved: dict[tuple[str, str], JSONObject | None] = {}
         self._index: SearchIndex | None = None
         self._order: list[Tool] = list(self._tools.values())
@@ -88,6 +89,11 @@ class Catalog:
     @property
     def security_schemes(self) -> dict[str, SecurityScheme]:
         return dict(self._schemes)
+
+    @property
+    def schema_resolver(self) -> SchemaResolver | None:
+        """The spec's pointer -> schema resolver (None for merged or resolver-less catalogs)."""
+        return self._schema_resolver
 
     def __len__(self) -> int:
         return len(self._tools)
