@@ -33,7 +33,7 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import httpx2
@@ -56,6 +56,9 @@ OPENAI_URL = "https://api.openai.com/v1"
 BLOCK_REMOTE_MODELS_ENV = "BATON_BLOCK_REMOTE_MODELS"  # same name as agent.testing's
 # Compatible servers ignore the key, but the SDK refuses to start without one.
 _PLACEHOLDER_KEY = "baton-no-key"
+ToolMessageStyle = Literal["native", "as_user"]
+"""How tool results are sent: ``native`` (``role: tool``) or ``as_user`` for servers whose chat
+template drops tool messages (llama-cpp's ``chatml-function-calling``)."""
 DEFAULT_TIMEOUT = 120.0  # seconds per request: a slow local model on two cores needs tens
 
 
@@ -78,6 +81,7 @@ class OpenAIClient:
         temperature: float | None = None,
         tool_choice: str | JSONObject | None = None,
         extra_body: Mapping[str, object] | None = None,
+        tool_messages: ToolMessageStyle = "native",
     ) -> None:
         if not model:
             raise ModelConfigError("no model name given (pass --model or set BATON_MODEL)")
@@ -87,6 +91,7 @@ class OpenAIClient:
         self.temperature = temperature
         self.tool_choice = tool_choice
         self.extra_body = dict(extra_body or {})
+        self.tool_messages: ToolMessageStyle = tool_messages
         self._usage_option = True  # cleared when a server rejects stream_options
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         if base_url is None and azure_endpoint is None:
@@ -167,7 +172,7 @@ class OpenAIClient:
     def _params(self, messages: Sequence[Message], tools: Sequence[JSONObject]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": self.model,
-            "messages": [_to_param(m) for m in messages],
+            "messages": [_to_param(m, self.tool_messages) for m in messages],
         }
         if tools:
             params["tools"] = list(tools)
@@ -278,7 +283,11 @@ def _detail(exc: openai.OpenAIError) -> str:
     return str(exc)
 
 
-def _to_param(message: Message) -> ChatCompletionMessageParam:
+def _to_param(message: Message, tool_messages: ToolMessageStyle) -> ChatCompletionMessageParam:
+    if message.role == "tool" and tool_messages == "as_user":
+        # Same "functions.<name>" label the chatml-function-calling prompt uses for calls.
+        label = f"functions.{message.name or 'tool'} result (call {message.tool_call_id}):"
+        return {"role": "user", "content": f"{label}\n{message.content or ''}"}
     param: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.role == "assistant" and message.tool_calls:
         param["tool_calls"] = [

@@ -382,3 +382,19 @@ def test_loopback_urls() -> None:
     assert is_loopback_url("http://[::1]:1/v1")
     assert not is_loopback_url("https://api.openai.com/v1")
     assert not is_loopback_url("http://10.0.0.1/v1")
+
+
+async def test_tool_results_can_be_sent_as_user_messages(server: ChatServer) -> None:
+    server.queue(Reply(body=completion("ok")))
+    call = ToolCall(id="call_a", name="getPet", arguments="{}")
+    history = [
+        *USER,
+        Message(role="assistant", tool_calls=[call]),
+        Message(role="tool", content='{"name":"Rex"}', tool_call_id="call_a", name="getPet"),
+    ]
+    async with client(server, stream=False, tool_messages="as_user") as llm:
+        await llm.complete(history, TOOLS)
+    assert server.requests[0].body["messages"][3] == {
+        "role": "user",
+        "content": 'functions.getPet result (call call_a):\n{"name":"Rex"}',
+    }

