@@ -262,3 +262,16 @@ def test_runs_standalone_as_a_module() -> None:
         proc.wait(timeout=5)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_the_spec_becomes_eleven_tools_without_warnings() -> None:
+    from tools.ingest import ingest_spec
+
+    catalog = ingest_spec(demo_spec(), server="http://127.0.0.1:8765")
+    assert catalog.warnings == []
+    assert len(catalog) == 11
+    effects = {t.name: t.binding.side_effect for t in catalog}
+    assert effects["listTasks"] == "safe"
+    assert effects["createTask"] == "unsafe"
+    assert effects["deleteTask"] != "safe"
+    assert set(catalog.security_schemes) == {"api_key"}
