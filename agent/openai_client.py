@@ -83,9 +83,7 @@ class OpenAIClient:
         extra_body: Mapping[str, object] | None = None,
         tool_messages: ToolMessageStyle = "native",
     ) -> None:
-        if not model:
-            raise ModelConfigError("no model name given (pass --model or set BATON_MODEL)")
-        self.model = model
+        self.model = model  # "" on a compatible server: the one model it serves, found later
         self.stream = stream
         self.parallel_tool_calls = parallel_tool_calls
         self.temperature = temperature
@@ -103,18 +101,24 @@ class OpenAIClient:
         }
         self._sdk: openai.AsyncOpenAI
         if base_url is None and azure_endpoint is not None:
+            if not model:
+                raise ModelConfigError(
+                    "Azure OpenAI needs the deployment name: pass --model or set BATON_MODEL"
+                )
             self.base_url = azure_endpoint
             _refuse_remote_when_blocked(self.base_url, model)
             self._sdk = _azure(azure_endpoint, api_key, api_version, common)
         else:
             self.base_url = base_url or OPENAI_URL
             key = api_key or os.environ.get("OPENAI_API_KEY") or None
-            if key is None and base_url is None:
+            if key is None and urlsplit(self.base_url).hostname == "api.openai.com":
                 raise MissingAPIKeyError(
                     "OPENAI_API_KEY",
                     hint="Or point OPENAI_BASE_URL at a compatible server, "
                     "or run `make setup-local` for the bundled offline model.",
                 )
+            if not model and base_url is None:
+                raise ModelConfigError("no model name given: pass --model or set BATON_MODEL")
             _refuse_remote_when_blocked(self.base_url, model)
             self._sdk = openai.AsyncOpenAI(
                 api_key=key or _PLACEHOLDER_KEY, base_url=self.base_url, **common
@@ -131,8 +135,10 @@ class OpenAIClient:
         *,
         on_text: TextSink | None = None,
     ) -> ModelTurn:
-        params = self._params(messages, tools)
         try:
+            if not self.model:
+                await self._discover_model()
+            params = self._params(messages, tools)
             if not self.stream:
                 response = await self._sdk.chat.completions.create(**params, stream=False)
                 turn = _from_completion(response, self.model)
@@ -147,6 +153,18 @@ class OpenAIClient:
                 f"the stream from model {self.model!r} at {self.base_url} broke: {exc!r}",
                 model=self.model,
             ) from exc
+
+    async def _discover_model(self) -> None:
+        # llama.cpp, vLLM and LM Studio usually serve exactly one model: use it unasked.
+        page = await self._sdk.models.list()
+        names = sorted(m.id for m in page.data)
+        if len(names) != 1:
+            shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+            raise ModelConfigError(
+                f"the server at {self.base_url} serves {len(names)} models ({shown or 'none'}); "
+                "choose one with --model or BATON_MODEL"
+            )
+        self.model = names[0]
 
     async def _stream(self, params: dict[str, Any], on_text: TextSink | None) -> ModelTurn:
         if self._usage_option:

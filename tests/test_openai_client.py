@@ -398,3 +398,24 @@ async def test_tool_results_can_be_sent_as_user_messages(server: ChatServer) -> 
         "role": "user",
         "content": 'functions.getPet result (call call_a):\n{"name":"Rex"}',
     }
+
+
+async def test_the_only_served_model_is_used_when_none_is_named(server: ChatServer) -> None:
+    models = {"object": "list", "data": [{"id": "qwen2.5", "object": "model", "created": 0}]}
+    server.queue(Reply(body=models), Reply(body=completion("hi")))
+    async with OpenAIClient("", base_url=server.url, stream=False) as llm:
+        await llm.complete(USER, [])
+        assert llm.model == "qwen2.5"
+    assert server.requests[0].path == "/v1/models"
+    assert server.requests[1].body["model"] == "qwen2.5"
+
+
+async def test_several_served_models_need_a_choice(server: ChatServer) -> None:
+    models = {
+        "object": "list",
+        "data": [{"id": n, "object": "model", "created": 0} for n in ("b", "a")],
+    }
+    server.queue(Reply(body=models))
+    async with OpenAIClient("", base_url=server.url) as llm:
+        with pytest.raises(ModelConfigError, match=r"serves 2 models \(a, b\); choose one"):
+            await llm.complete(USER, [])
