@@ -14,6 +14,7 @@ summary says more about what an operation does than one in a long description.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import re
@@ -29,8 +30,18 @@ FIELD_WEIGHTS: dict[str, float] = {
     "params": 1.0,
     "description": 1.0,
 }
+# Length normalization per field: names and paths vary little in length and a longer one is
+# not less relevant; descriptions vary a lot.
+FIELD_B: dict[str, float] = {
+    "name": 0.5,
+    "summary": 0.75,
+    "tags": 0.3,
+    "path": 0.5,
+    "params": 0.75,
+    "description": 0.75,
+}
 _K1 = 1.2
-_B = 0.75
+_OVERLAP_WEIGHT = 2.0
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # "listForRepo" -> list, For, Repo; "HTTPServer" -> HTTP, Server; "v2Api" -> v, 2, Api
@@ -101,13 +112,22 @@ def tokenize(text: str) -> list[str]:
     """Split ``text`` into normalized search terms (lower case, stemmed, no stop words)."""
     out: list[str] = []
     for word in _WORD.findall(text):
-        for part in _CAMEL.findall(word):
-            low = part.lower()
-            if low in _STOP:
-                continue
-            low = _ALIASES.get(low, low)
-            out.append(_ALIASES.get(stem(low), stem(low)))
+        out.extend(_word_terms(word))
     return out
+
+
+# API texts repeat the same few thousand words; memoizing per word makes indexing Microsoft
+# Graph's 11k operations several times faster.
+@functools.lru_cache(maxsize=1 << 16)
+def _word_terms(word: str) -> tuple[str, ...]:
+    terms: list[str] = []
+    for part in _CAMEL.findall(word):
+        low = part.lower()
+        if low in _STOP:
+            continue
+        low = _ALIASES.get(low, low)
+        terms.append(_ALIASES.get(stem(low), stem(low)))
+    return tuple(terms)
 
 
 def _param_names(tool: Tool) -> list[str]:
@@ -133,22 +153,30 @@ def tool_fields(tool: Tool) -> dict[str, str]:
 
 
 class SearchIndex:
-    """An inverted index of weighted term frequencies, one document per tool."""
+    """BM25F: per-field length normalization, weighted field frequencies, one BM25 saturation.
+
+    Normalizing each field by its own average length matters here: a long description must
+    not drown the short name and summary, where an exact match says the most.
+    """
 
     def __init__(self, tools: Sequence[Tool]) -> None:
+        docs = [{f: tokenize(text) for f, text in tool_fields(tool).items()} for tool in tools]
+        self._count = len(docs)
+        avg = {f: sum(len(d[f]) for d in docs) / (self._count or 1) or 1.0 for f in FIELD_WEIGHTS}
+        # term -> {doc: pseudo-frequency}; the query-independent part is computed once here.
         self._postings: dict[str, dict[int, float]] = {}
-        self._lengths: list[float] = []
-        for doc, tool in enumerate(tools):
-            length = 0.0
-            for field, text in tool_fields(tool).items():
-                weight = FIELD_WEIGHTS[field]
-                for term in tokenize(text):
+        # The terms of each tool's one-line summary (its name when it has none), for the
+        # overlap bonus in ``search``.
+        self._headlines = [frozenset(d["summary"] or d["name"]) for d in docs]
+        for doc, fields in enumerate(docs):
+            for field, terms in fields.items():
+                if not terms:
+                    continue
+                weight, b = FIELD_WEIGHTS[field], FIELD_B[field]
+                per_term = weight / (1.0 - b + b * len(terms) / avg[field])
+                for term in terms:
                     posting = self._postings.setdefault(term, {})
-                    posting[doc] = posting.get(doc, 0.0) + weight
-                    length += weight
-            self._lengths.append(length)
-        self._count = len(self._lengths)
-        self._avg_length = (sum(self._lengths) / self._count) if self._count else 0.0
+                    posting[doc] = posting.get(doc, 0.0) + per_term
 
     def _idf(self, term: str) -> float:
         df = len(self._postings.get(term, ()))
@@ -166,8 +194,17 @@ class SearchIndex:
                 continue
             idf = self._idf(term)
             for doc, tf in posting.items():
-                norm = _K1 * (1.0 - _B + _B * self._lengths[doc] / self._avg_length)
-                scores[doc] = scores.get(doc, 0.0) + idf * tf * (_K1 + 1.0) / (tf + norm)
+                scores[doc] = scores.get(doc, 0.0) + idf * tf * (_K1 + 1.0) / (tf + _K1)
+        # BM25 saturates: on big APIs dozens of tools contain every query word. What separates
+        # "Create a pull request" from "Create a pull request stack" is how exactly the summary
+        # says what was asked: add the Jaccard overlap of the query and the summary terms.
+        wanted = frozenset(terms)
+        bonus = _OVERLAP_WEIGHT * sum(self._idf(t) for t in terms) / len(terms)
+        for doc in scores:
+            headline = self._headlines[doc]
+            if headline:
+                overlap = len(wanted & headline) / len(wanted | headline)
+                scores[doc] += bonus * overlap
         best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
         return [(doc, round(score, 6)) for doc, score in best]
 

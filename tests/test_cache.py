@@ -1,0 +1,186 @@
+"""The catalog disk cache: content-keyed hits and misses, corruption, laziness, speed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import corpus_path
+from tools.cache import default_cache_dir, load_catalog
+from tools.errors import SpecError
+
+
+def _spec(description: str = "List all pets", schema_ref: str | None = None) -> dict[str, Any]:
+    pet: dict[str, Any] = (
+        {"$ref": schema_ref}
+        if schema_ref
+        else {"type": "object", "properties": {"name": {"type": "string"}}}
+    )
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Pets", "version": "1"},
+        "servers": [{"url": "https://pets.example.com/v1"}],
+        "paths": {
+            "/pets": {
+                "get": {
+                    "operationId": "listPets",
+                    "summary": description,
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {
+                                "application/json": {"schema": {"type": "array", "items": pet}}
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path) -> Path:
+    path = tmp_path / "pets.json"
+    path.write_text(json.dumps(_spec()))
+    return path
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def _entries(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / "catalogs").glob("*"))
+
+
+def _tamper(entry: Path, summary: str) -> None:
+    data = json.loads(entry.read_bytes())
+    data["tools"][0]["summary"] = summary
+    entry.write_text(json.dumps(data))
+
+
+def test_second_load_is_served_from_the_cache(spec_file: Path, cache_dir: Path) -> None:
+    first = load_catalog(spec_file, cache_dir=cache_dir)
+    [entry] = _entries(cache_dir)
+    _tamper(entry, "from the cache")  # proves the next load reads the entry, not the spec
+    second = load_catalog(spec_file, cache_dir=cache_dir)
+    assert second.get("listPets").summary == "from the cache"
+    assert first.names() == second.names()
+    assert second.spec_hash == first.spec_hash
+
+
+def test_cached_catalog_equals_a_fresh_ingest(spec_file: Path, cache_dir: Path) -> None:
+    fresh = load_catalog(spec_file, use_cache=False)
+    load_catalog(spec_file, cache_dir=cache_dir)
+    cached = load_catalog(spec_file, cache_dir=cache_dir)
+    assert list(cached) == list(fresh)
+    assert cached.security_schemes == fresh.security_schemes
+    assert cached.warnings == fresh.warnings
+
+
+def test_changed_spec_content_misses(spec_file: Path, cache_dir: Path) -> None:
+    load_catalog(spec_file, cache_dir=cache_dir)
+    spec_file.write_text(json.dumps(_spec("List every pet")))
+    assert load_catalog(spec_file, cache_dir=cache_dir).get("listPets").summary == "List every pet"
+    assert len(_entries(cache_dir)) == 2
+
+
+def test_changed_referenced_file_misses(tmp_path: Path, cache_dir: Path) -> None:
+    (tmp_path / "pet.json").write_text(json.dumps({"type": "object", "title": "Pet v1"}))
+    main = tmp_path / "main.json"
+    main.write_text(json.dumps(_spec(schema_ref="pet.json")))
+    load_catalog(main, cache_dir=cache_dir)
+    (tmp_path / "pet.json").write_text(json.dumps({"type": "object", "title": "Pet v2"}))
+    load_catalog(main, cache_dir=cache_dir)
+    assert len(_entries(cache_dir)) == 2
+
+
+def test_server_override_is_part_of_the_key(spec_file: Path, cache_dir: Path) -> None:
+    plain = load_catalog(spec_file, cache_dir=cache_dir)
+    local = load_catalog(spec_file, cache_dir=cache_dir, server="http://127.0.0.1:9999")
+    assert local.get("listPets").binding.servers[0].url == "http://127.0.0.1:9999"
+    assert plain.get("listPets").binding.servers[0].url == "https://pets.example.com/v1"
+    assert len(_entries(cache_dir)) == 2
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x00garbage", b'{"format": "baton.catalog/0"}'])
+def test_corrupt_entry_is_ignored_and_rebuilt(
+    spec_file: Path, cache_dir: Path, damage: bytes
+) -> None:
+    load_catalog(spec_file, cache_dir=cache_dir)
+    [entry] = _entries(cache_dir)
+    entry.write_bytes(damage)
+    assert load_catalog(spec_file, cache_dir=cache_dir).names() == ["listPets"]
+    assert json.loads(entry.read_bytes())["tools"][0]["name"] == "listPets"
+
+
+def test_no_cache_and_dict_sources_write_nothing(spec_file: Path, cache_dir: Path) -> None:
+    load_catalog(spec_file, cache_dir=cache_dir, use_cache=False)
+    load_catalog(_spec(), cache_dir=cache_dir)
+    assert not cache_dir.exists()
+
+
+def test_no_temporary_files_are_left(spec_file: Path, cache_dir: Path) -> None:
+    load_catalog(spec_file, cache_dir=cache_dir)
+    assert [p.suffix for p in _entries(cache_dir)] == [".json"]
+
+
+def test_unwritable_cache_dir_still_loads(spec_file: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("")
+    assert load_catalog(spec_file, cache_dir=blocker / "cache").names() == ["listPets"]
+
+
+def test_unreadable_spec_is_a_spec_error_naming_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(SpecError) as info:
+        load_catalog(missing, cache_dir=tmp_path / "cache")
+    assert str(missing) in str(info.value)
+
+
+def test_cached_catalog_resolves_response_schemas_lazily(spec_file: Path, cache_dir: Path) -> None:
+    fresh = load_catalog(spec_file, use_cache=False)
+    load_catalog(spec_file, cache_dir=cache_dir)
+    cached = load_catalog(spec_file, cache_dir=cache_dir)
+    schema = cached.response_schema("listPets", 200)
+    assert schema is not None
+    assert schema == fresh.response_schema("listPets", 200)
+    assert schema["type"] == "array"
+
+
+def test_default_cache_dir_honours_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BATON_CACHE_DIR", str(tmp_path / "b"))
+    assert default_cache_dir() == tmp_path / "b"
+    monkeypatch.delenv("BATON_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert default_cache_dir() == tmp_path / "x" / "baton"
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_cached_github_load_is_no_slower_than_json_load(tmp_path: Path) -> None:
+    spec = corpus_path("github", "api.github.com.3.0.json")
+    load_catalog(spec, cache_dir=tmp_path)
+
+    def best(fn: Any) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    with spec.open("rb") as handle:
+        raw = handle.read()
+    parse = best(lambda: json.loads(raw))
+    cached = best(lambda: load_catalog(spec, cache_dir=tmp_path))
+    # The bench measures this exactly in fresh processes; here a margin absorbs a busy CI box.
+    assert cached < parse * 1.5, (cached, parse)
