@@ -6,7 +6,7 @@ calls; this module only answers "what does the model see" and records what it fo
 
 Three modes, chosen once per catalog and model:
 - ``all``: the whole catalog fits the token budget, so every tool is shown (plus ``extract``).
-- ``search``: it does not fit (GitHub: 1,223 operations, ~1.4 M tokens). The model sees
+- ``search``: it does not fit (GitHub: 1,223 operations, ~314k tokens). The model sees
   ``search_operations`` and ``extract``, the operations it found by searching or called by
   exact name (most recent first), then the best matches of the catalog's search for the
   current task, as many as fit the budget.

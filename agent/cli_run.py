@@ -1,0 +1,99 @@
+"""``baton run TASK --spec SPEC...``: one task, start to finish, without the shell.
+
+Owns the command's arguments and output; the work is ``Agent.run``. There is no one to ask
+for approval, so side effects are denied unless ``--yes`` approves them all. Output: the answer
+on stdout and a short summary of the calls on stderr (so ``baton run ... > answer.txt`` keeps
+only the answer), or with ``--json`` the whole ``RunResult`` as JSON on stdout. Every run is
+saved in the run store (``--no-save`` skips it) so ``baton workflow export RUN`` can use it.
+
+Exit status: 0 answered; 1 the run failed (a limit, an unrecoverable error); 2 bad input (an
+unreadable spec, no usable model configuration), with one ``error: ...`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from agent.agent import Agent, RunResult
+from agent.cli import UsageError
+from agent.errors import ModelConfigError
+from agent.planner import Limits
+from agent.runstore import RunStore
+from agent.transcript import ToolCallStep
+from tools.policy import Policy
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", help="what to do, in plain words")
+    parser.add_argument(
+        "--spec", action="append", required=True, metavar="SPEC",
+        help="an OpenAPI description (path or URL); repeat for several APIs",
+    )  # fmt: skip
+    parser.add_argument("--model", help="model name (default: $BATON_MODEL or the local model)")
+    parser.add_argument("--server", metavar="URL", help="send every call to this base URL")
+    parser.add_argument("--yes", action="store_true", help="approve calls that change data")
+    parser.add_argument("--json", action="store_true", help="print the whole run as JSON")
+    parser.add_argument("--max-turns", type=int, default=Limits().max_turns, metavar="N")
+    parser.add_argument("--no-save", action="store_true", help="do not save the run")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.task.strip():
+        raise UsageError("the task is empty")
+    if args.max_turns < 1:
+        raise UsageError("--max-turns must be at least 1")
+    result = asyncio.run(_run(args))
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_summary(result)
+    return 0 if result.ok else 1
+
+
+async def _run(args: argparse.Namespace) -> RunResult:
+    from agent.config import open_model  # lazy: keeps `baton --help` fast
+
+    try:
+        model = open_model(args.model)
+    except ModelConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        agent = Agent(
+            args.spec,
+            model=model,
+            server=args.server,
+            policy=Policy(approve_side_effects=args.yes),
+            limits=Limits(max_turns=args.max_turns),
+            run_store=None if args.no_save else RunStore(),
+        )
+        async with agent:
+            return await agent.run(args.task)
+    finally:
+        await model.aclose()
+
+
+def _print_summary(result: RunResult) -> None:
+    for step in result.calls:
+        sys.stderr.write(f"  {_describe(step)}\n")
+    usage = result.usage
+    sys.stderr.write(
+        f"run {result.transcript.run_id}: {len(result.calls)} call(s), "
+        f"{usage.total_tokens} tokens\n"
+    )
+    if result.ok:
+        sys.stdout.write((result.answer or "") + "\n")
+    else:
+        sys.stderr.write(f"error: {result.error}\n")
+
+
+def _describe(step: ToolCallStep) -> str:
+    if step.result is not None:
+        request = step.attempts[-1] if step.attempts else None
+        where = f"{request.method} {request.url}" if request else step.tool
+        return f"{step.tool}: {where} -> {step.result.status} ({step.elapsed_ms:.0f} ms)"
+    if step.request is not None:
+        return f"{step.tool}: {step.request.method} {step.request.url} (dry run, not sent)"
+    return f"{step.tool}: {step.error_type or 'done'}"
