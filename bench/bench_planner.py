@@ -32,15 +32,29 @@ from agent.testing import FunctionModel, calls, tool_call  # noqa: E402
 from agent.tokens import count_tool_tokens  # noqa: E402
 from agent.toolview import ToolView  # noqa: E402
 from tools.cache import load_catalog  # noqa: E402
+from tools.catalog import Catalog  # noqa: E402
 from tools.model import JSONObject  # noqa: E402
 
 GITHUB = ROOT.parent / "shared" / "corpus" / "github" / "api.github.com.3.0.json"
+# task -> (the query a model would search with, the operation that does it)
 TASKS = {
-    "list open issues of octocat/hello-world": "list issues repository",
-    "star the repository octocat/hello-world": "star repository",
-    "get the latest release of cli/cli": "latest release",
-    "create a gist with a file": "create gist",
-    "list pull requests awaiting review": "list pull requests",
+    "list open issues of octocat/hello-world": (
+        "list issues repository",
+        "GET /repos/{owner}/{repo}/issues",
+    ),
+    "star the repository octocat/hello-world": (
+        "star repository",
+        "PUT /user/starred/{owner}/{repo}",
+    ),
+    "get the latest release of cli/cli": (
+        "latest release",
+        "GET /repos/{owner}/{repo}/releases/latest",
+    ),
+    "create a gist with a file": ("create gist", "POST /gists"),
+    "list pull requests of octocat/hello-world": (
+        "list pull requests",
+        "GET /repos/{owner}/{repo}/pulls",
+    ),
 }
 
 
@@ -53,19 +67,23 @@ def bench_tools_in_view() -> None:
     every = count_tool_tokens(catalog.to_openai())
     print(f"GitHub: {len(catalog)} operations; every tool = {every:,} tokens per turn "
           f"(counted in {time.perf_counter() - started:.1f} s)")  # fmt: skip
-    print(f"{'task':45} {'turn 1':>7} {'after search':>13} {'ratio':>8} {'ms/turn':>8}")
-    for task, query in TASKS.items():
+    print(f"{'task':45} {'turn 1':>7} {'after search':>13} {'ratio':>6} {'in view (1st/2nd)':>18}")
+    for task, (query, route) in TASKS.items():
         view = ToolView(catalog, model_name="gpt-4o")
         view.focus(task)
-        first = count_tool_tokens(view.tools())
+        first_names = view.names()
+        first = count_tool_tokens(view.tools(first_names))
         view.search(query)
-        started = time.perf_counter()
         names = view.names()
         after = count_tool_tokens(view.tools(names))
-        ms = (time.perf_counter() - started) * 1000
-        print(
-            f"{task[:45]:45} {first:>7,} {after:>13,} {every / max(first, after):>7.0f}x {ms:>8.2f}"
-        )
+        hit = f"{_has(catalog, first_names, route)}/{_has(catalog, names, route)}"
+        ratio = every / max(first, after)
+        print(f"{task[:45]:45} {first:>7,} {after:>13,} {ratio:>5.0f}x {hit:>18}")
+
+
+def _has(catalog: Catalog, names: list[str], route: str) -> str:
+    wanted = [t.name for t in catalog if f"{t.binding.method} {t.binding.path}" == route]
+    return "yes" if set(wanted) & set(names) else "no"
 
 
 class TimedModel:
