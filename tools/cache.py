@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.catalog import CATALOG_FORMAT, Catalog
-from tools.errors import SpecError
 from tools.model import JSONObject
 
 if TYPE_CHECKING:
@@ -59,27 +58,33 @@ def load_catalog(
     use_cache: bool = True,
     allow_remote_refs: bool = False,
 ) -> Catalog:
-    """Ingest ``source``, through the disk cache when it is a local file."""
-    from tools.ingest import ingest_spec
+    """Ingest ``source``, through the disk cache when it is a local file.
 
-    def ingest() -> Catalog:
-        return ingest_spec(source, server=server, allow_remote_refs=allow_remote_refs)
-
+    A hit imports neither the ingester nor the loader (httpx2, PyYAML): that is what keeps a
+    cached ``baton tools`` fast as a whole process.
+    """
     if not use_cache or isinstance(source, dict) or _is_url(os.fspath(source)):
-        return ingest()
+        return _ingest(source, server, allow_remote_refs)
     path = _local_path(os.fspath(source))
     digest, remote = content_hash(path)
     if remote and allow_remote_refs:
-        return ingest()
+        return _ingest(source, server, allow_remote_refs)
     key = cache_key(digest, server=server, allow_remote_refs=allow_remote_refs)
     entry = (cache_dir or default_cache_dir()) / "catalogs" / f"{key}.json"
-    resolver = _LazyResolver(path, server, allow_remote_refs)
-    cached = read_entry(entry, resolver)
+    cached = read_entry(entry, _LazyResolver(path, server, allow_remote_refs))
     if cached is not None:
         return cached
-    catalog = ingest()
+    catalog = _ingest(source, server, allow_remote_refs)
     write_entry(entry, catalog)
     return catalog
+
+
+def _ingest(
+    source: str | os.PathLike[str] | JSONObject, server: str | None, allow_remote_refs: bool
+) -> Catalog:
+    from tools.ingest import ingest_spec
+
+    return ingest_spec(source, server=server, allow_remote_refs=allow_remote_refs)
 
 
 def _is_url(text: str) -> bool:
@@ -96,7 +101,6 @@ def content_hash(path: str) -> tuple[str, bool]:
     SpecError (naming the file) when the spec itself cannot be read; a missing referenced file
     is hashed as absent, and ingest reports it properly.
     """
-    from tools.loader import read_file
     from tools.refs import RefError, ref_target
 
     digest = hashlib.sha256(f"baton-cache/{CACHE_VERSION}".encode())
@@ -106,11 +110,8 @@ def content_hash(path: str) -> tuple[str, bool]:
         if current in done:
             continue
         done.add(current)
-        try:
-            data = read_file(current, max_bytes=_MAX_BYTES)
-        except SpecError:
-            if current == path:
-                raise
+        data = _read(current, main=current == path)
+        if data is None:
             digest.update(b"\0missing\0" + current.encode())
             continue
         digest.update(b"\0file\0" + (b"" if current == path else current.encode()))
@@ -125,6 +126,20 @@ def content_hash(path: str) -> tuple[str, bool]:
             except RefError:
                 continue
     return digest.hexdigest(), remote
+
+
+def _read(path: str, *, main: bool) -> bytes | None:
+    """A file's bytes; for the main spec, the loader's SpecError when it cannot be read."""
+    try:
+        if os.path.getsize(path) <= _MAX_BYTES:
+            return Path(path).read_bytes()
+    except OSError:
+        pass
+    if main:  # let the loader word the error exactly as an uncached ingest would
+        from tools.loader import read_file
+
+        read_file(path, max_bytes=_MAX_BYTES)
+    return None
 
 
 def code_fingerprint() -> str:
@@ -192,9 +207,6 @@ class _LazyResolver:
 
     def __call__(self, pointer: str) -> JSONObject | None:
         if self._catalog is None:
-            from tools.ingest import ingest_spec
-
-            path, server, remote = self._args
-            self._catalog = ingest_spec(path, server=server, allow_remote_refs=remote)
+            self._catalog = _ingest(*self._args)
         resolver = self._catalog.schema_resolver
         return None if resolver is None else resolver(pointer)
