@@ -114,9 +114,10 @@ class Agent:
         self.specs = [_label(s) for s in sources]
         self.model = model
         self.run_store = run_store
-        self._confirm = confirm
         policy = policy or Policy()
-        if confirm is not None:
+        self._confirm = confirm or policy.confirm
+        self._confirm_lock = asyncio.Lock()
+        if self._confirm is not None:
             policy = dataclasses.replace(policy, confirm=self._confirm_and_record)
         self.executor = Executor(
             self.catalog, credentials=credentials, policy=policy, transport=transport, server=server
@@ -200,7 +201,10 @@ class Agent:
     # -- internals -------------------------------------------------------------------------
     async def _confirm_and_record(self, request: PreparedRequest) -> Decision:
         assert self._confirm is not None  # only installed when a callback was given
-        decision = await self._confirm(request)
+        # One question at a time: concurrent calls of one turn must not prompt a person twice
+        # at once (the shell has one input line).
+        async with self._confirm_lock:
+            decision = await self._confirm(request)
         if self._emit is not None:
             self._emit(ConfirmationStep(tool=request.tool, decision=decision, request=request))
         return decision

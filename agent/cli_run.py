@@ -6,8 +6,9 @@ on stdout and a short summary of the calls on stderr (so ``baton run ... > answe
 only the answer), or with ``--json`` the whole ``RunResult`` as JSON on stdout. Every run is
 saved in the run store (``--no-save`` skips it) so ``baton workflow export RUN`` can use it.
 
-Exit status: 0 answered; 1 the run failed (a limit, an unrecoverable error); 2 bad input (an
-unreadable spec, no usable model configuration), with one ``error: ...`` line.
+Exit status: 0 answered; 1 the run failed (a limit, a model error); 2 bad input (an unreadable
+spec, no usable model configuration, missing credentials, a host the policy refuses), with one
+``error: ...`` line.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from agent.errors import ModelConfigError
 from agent.planner import Limits
 from agent.runstore import RunStore
 from agent.transcript import ToolCallStep
+from tools.errors import CredentialsError, HostNotAllowedError, SpecError
 from tools.policy import Policy
+
+# Errors that say the command was given something unusable, not that the task failed.
+_BAD_INPUT = (CredentialsError, HostNotAllowedError, SpecError)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +55,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:
         _print_summary(result)
-    return 0 if result.ok else 1
+    return exit_status(result)
+
+
+def exit_status(result: RunResult) -> int:
+    """0 answered; 2 when the run stopped on bad input (credentials, hosts); else 1."""
+    if result.ok:
+        return 0
+    cause = result.exception.__cause__ if result.exception is not None else None
+    return 2 if isinstance(cause, _BAD_INPUT) else 1
 
 
 async def _run(args: argparse.Namespace) -> RunResult:

@@ -4,8 +4,11 @@ Owns the path from a ``ToolCall`` (raw JSON arguments, maybe invalid) to a ``Too
 parsing the arguments, answering the meta-tools (``search_operations``, ``extract``), calling
 the executor, storing the result under a handle and writing the observation. Errors the model
 can fix (bad JSON, unknown tool, invalid arguments, a denied side effect, an HTTP error status)
-become observations written for it (texts in ``prompts/``); any other error is returned as
-``fatal`` for the planner to end the run with. It never raises for a tool's failure, so that
+become observations written for it (texts in ``prompts/``). So do ``CallError``s (a timeout
+after retries, an open circuit, a response over the size cap): the model cannot fix the server,
+but it can try another way or report the failure, and the consecutive-errors limit bounds the
+attempts. Any other error (missing credentials, a refused host, a bug) is returned as ``fatal``
+for the planner to end the run with. It never raises for a tool's failure, so that
 concurrent calls of one turn all finish and all land in the transcript.
 
 Everything that reaches the step or the model passes through the executor's redactor.
@@ -23,7 +26,13 @@ from agent.prompts import render
 from agent.toolview import EXTRACT_TOOL, SEARCH_TOOL, ToolView, summary_line
 from agent.transcript import ToolCallStep
 from tools.call import CallResult, PreparedRequest
-from tools.errors import ArgumentError, SideEffectDeniedError, ToolsError, UnknownToolError
+from tools.errors import (
+    ArgumentError,
+    CallError,
+    SideEffectDeniedError,
+    ToolsError,
+    UnknownToolError,
+)
 from tools.events import HttpAttempt, ToolEvent
 from tools.model import JSONObject, JSONValue
 
@@ -149,7 +158,8 @@ class Dispatcher:
                 self.view.bring_into_view(exc.suggestions)
             failed = self._failed(call, args, self._explain(exc), exc)
             step = failed.step.model_copy(update={"attempts": attempts})
-            return Outcome(step, None if exc.recoverable else exc)
+            recoverable = exc.recoverable or isinstance(exc, CallError)
+            return Outcome(step, None if recoverable else exc)
         self.view.bring_into_view([call.name])
         if isinstance(outcome, PreparedRequest):
             request = dumps(outcome.model_dump(mode="json", exclude_defaults=True))

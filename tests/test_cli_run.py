@@ -103,3 +103,29 @@ def test_bad_input_exits_2_with_one_error_line(
     assert err.count("\n") == 1
     assert main(["run", "  ", "--spec", DEMO]) == 2
     assert capsys.readouterr().err == "error: the task is empty\n"
+
+
+def test_missing_credentials_exit_2(
+    chat: ChatServer, demo: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spec = tmp_path / "locked.yaml"
+    spec.write_text(
+        "openapi: 3.0.3\n"
+        "info: {title: Locked, version: '1'}\n"
+        "components:\n"
+        "  securitySchemes:\n"
+        "    vault_key: {type: apiKey, in: header, name: X-API-Key}\n"
+        "security: [{vault_key: []}]\n"
+        "paths:\n"
+        "  /health:\n"
+        "    get:\n"
+        "      operationId: getHealth\n"
+        "      responses: {'200': {description: ok}}\n"
+    )
+    chat.queue(call_reply("getHealth", {}))
+    argv = ["run", "health?", "--spec", str(spec), "--server", demo, "--model", "m"]
+    code = main([*argv, "--no-save"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("error: ") == 1
+    assert "BATON_AUTH_VAULT_KEY" in err
