@@ -40,7 +40,7 @@ from agent.transcript import ConfirmationStep, Step, ToolCallStep, Transcript
 from tools.cache import load_catalog
 from tools.call import PreparedRequest
 from tools.catalog import Catalog
-from tools.executor import Executor
+from tools.executor import Executor, ExecutorSettings
 from tools.model import JSONObject
 from tools.policy import Confirm, Decision, Policy
 
@@ -102,6 +102,7 @@ class Agent:
         limits: Limits | None = None,
         confirm: Confirm | None = None,
         run_store: RunStore | None = None,
+        settings: ExecutorSettings | None = None,
         tool_budget: int = DEFAULT_BUDGET_TOKENS,
         small_model: bool | None = None,
         view_chars: int = DEFAULT_VIEW_CHARS,
@@ -120,7 +121,12 @@ class Agent:
         if self._confirm is not None:
             policy = dataclasses.replace(policy, confirm=self._confirm_and_record)
         self.executor = Executor(
-            self.catalog, credentials=credentials, policy=policy, transport=transport, server=server
+            self.catalog,
+            credentials=credentials,
+            policy=policy,
+            transport=transport,
+            server=server,
+            settings=settings,
         )
         self.view = ToolView(
             self.catalog, model_name=model.model, budget_tokens=tool_budget, small_model=small_model

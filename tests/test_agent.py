@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from agent.agent import Agent
 from agent.messages import Message
 from agent.runstore import RunStore
 from agent.testing import FunctionModel, ScriptedModel, tool_call
-from agent.transcript import Step
+from agent.transcript import ConfirmationStep, Step
+from tests.conftest import SPECS
 from tests.petstore import PetAPI, pet_catalog
+from tools.call import PreparedRequest
+from tools.executor import ExecutorSettings
 from tools.model import JSONObject
+from tools.policy import Decision, Policy
 
 
 def make_agent(model: ScriptedModel | FunctionModel, api: PetAPI, **kwargs: object) -> Agent:
@@ -135,3 +140,46 @@ async def test_runs_are_saved_to_the_run_store(tmp_path: Path) -> None:
     assert store.load(result.transcript.run_id) == result.transcript
     (record,) = store.list()
     assert (record.task, record.status, record.answer) == ("pet 1?", "done", "pet1")
+
+
+async def test_a_call_that_cannot_complete_is_an_observation() -> None:
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
+
+    model = ScriptedModel([tool_call("listPets"), "the API is down"])
+    agent = Agent(
+        pet_catalog(),
+        model=model,
+        transport=httpx2.MockTransport(refuse),
+        settings=ExecutorSettings(max_attempts=1),
+    )
+    result = await agent.run("list")
+    step = result.calls[0]
+    assert step.error is not None
+    assert step.observation.startswith("The call to listPets failed")
+    assert result.answer == "the API is down"
+
+
+async def test_deny_and_always_decisions_from_the_policy_callback() -> None:
+    api = PetAPI()
+    decisions = iter(["deny", "always"])
+
+    async def confirm(request: PreparedRequest) -> Decision:
+        return next(decisions)
+
+    create = tool_call("createPet", {"body": {"name": "rex"}})
+    model = ScriptedModel([create, create, create, "done"])
+    agent = make_agent(model, api, policy=Policy(confirm=confirm))
+    result = await agent.run("add rex, insist")
+    recorded = [s.decision for s in result.transcript.steps if isinstance(s, ConfirmationStep)]
+    assert recorded == ["deny", "always"]  # "always" is remembered: no third question
+    assert [s.error_type for s in result.calls] == ["SideEffectDeniedError", None, None]
+    assert len(api.requests) == 2
+
+
+async def test_several_specs_and_catalogs_make_one_agent() -> None:
+    model = ScriptedModel(["ok"])
+    agent = Agent([SPECS / "demo.yaml", pet_catalog()], model=model)
+    assert {"listTasks", "listPets"} <= set(agent.catalog.names())
+    assert (await agent.run("hi")).answer == "ok"
+    await agent.aclose()
