@@ -58,7 +58,8 @@ BLOCK_REMOTE_MODELS_ENV = "BATON_BLOCK_REMOTE_MODELS"  # same name as agent.test
 _PLACEHOLDER_KEY = "baton-no-key"
 ToolMessageStyle = Literal["native", "as_user"]
 """How tool results are sent: ``native`` (``role: tool``) or ``as_user`` for servers whose chat
-template drops tool messages (llama-cpp's ``chatml-function-calling``)."""
+template drops tool messages (llama-cpp's ``chatml-function-calling``); ``as_user`` also sends
+``""`` instead of a null assistant content, which llama-cpp's request validation rejects."""
 DEFAULT_TIMEOUT = 120.0  # seconds per request: a slow local model on two cores needs tens
 
 
@@ -307,6 +308,8 @@ def _to_param(message: Message, tool_messages: ToolMessageStyle) -> ChatCompleti
         label = f"functions.{message.name or 'tool'} result (call {message.tool_call_id}):"
         return {"role": "user", "content": f"{label}\n{message.content or ''}"}
     param: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.content is None and tool_messages == "as_user":
+        param["content"] = ""  # llama-cpp's request model requires a string, even beside calls
     if message.role == "assistant" and message.tool_calls:
         param["tool_calls"] = [
             {
