@@ -18,6 +18,7 @@ message saying so.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ class Planner:
         self.limits = limits or Limits()
         self.on_text = on_text
         self.messages: list[Message] = []
+        self._transcript = Transcript()
+        self._emit: Emit = lambda step: None
+        self._tokens = 0  # used by the current run
         self.reset()
 
     def reset(self) -> None:
@@ -189,9 +193,16 @@ def estimate_usage(
     Approximate by design: message texts plus ~4 tokens of framing each (OpenAI's cookbook
     figure for chat formatting), the tools array's JSON, and the reply.
     """
-    prompt = sum(4 + count_tokens(_message_text(m)) for m in messages)
+    prompt = sum(4 + _count(_message_text(m)) for m in messages)
     prompt += count_tool_tokens(tools) if tools else 0
-    return Usage(prompt_tokens=prompt, completion_tokens=count_tokens(_message_text(reply)))
+    return Usage(prompt_tokens=prompt, completion_tokens=_count(_message_text(reply)))
+
+
+@functools.lru_cache(maxsize=2048)
+def _count(text: str) -> int:
+    # Each turn re-sends the whole conversation: remember the counts of earlier messages
+    # instead of tokenizing them again on every turn.
+    return count_tokens(text)
 
 
 def _message_text(message: Message) -> str:
