@@ -46,6 +46,17 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
 
 
+@pytest.fixture(autouse=True)
+def _no_remote_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenAIClient refuses non-loopback URLs before sending (agent.testing explains why both).
+
+    The socket guard above catches every connection, even from code that bypasses the client;
+    this one fails earlier, names the model and URL, and reaches subprocesses (``baton chat``
+    under pexpect) through the environment, where the socket guard does not.
+    """
+    monkeypatch.setenv("BATON_BLOCK_REMOTE_MODELS", "1")
+
+
 def corpus_path(*parts: str) -> Path:
     """A path inside ../shared/corpus, skipping the test with a reason when it is absent."""
     path = CORPUS.joinpath(*parts)

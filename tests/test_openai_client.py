@@ -419,3 +419,9 @@ async def test_several_served_models_need_a_choice(server: ChatServer) -> None:
     async with OpenAIClient("", base_url=server.url) as llm:
         with pytest.raises(ModelConfigError, match=r"serves 2 models \(a, b\); choose one"):
             await llm.complete(USER, [])
+
+
+def test_the_test_suite_blocks_remote_models_without_being_asked() -> None:
+    # tests/conftest.py sets BATON_BLOCK_REMOTE_MODELS=1 for every test.
+    with pytest.raises(ModelConfigError, match="blocked"):
+        OpenAIClient("gpt-4o-mini", api_key=KEY)
