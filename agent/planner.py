@@ -77,7 +77,10 @@ class Planner:
 
     def reset(self) -> None:
         """Forget the conversation (the system prompt stays)."""
-        self.messages = [Message(role="system", content=load_prompt("system"))]
+        # A small model gets a short prompt: it sees two tools and no meta-tools, and every
+        # sentence about search or handles would only distract it.
+        prompt = load_prompt("system_small" if self.view.mode == "small" else "system")
+        self.messages = [Message(role="system", content=prompt)]
 
     async def run(self, task: str, transcript: Transcript, emit: Emit) -> str:
         """Work on ``task`` until the model answers; returns the answer text."""
