@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, Protocol
 
+from agent.errors import AgentError, ModelConfigError
 from tools.errors import ToolsError
 
 # name -> (module, one-line help). Each module defines ``configure(parser)`` and
@@ -72,9 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
         return _load(args.command).run(args)
-    except (UsageError, ToolsError) as exc:
+    except (UsageError, ToolsError, ModelConfigError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except AgentError as exc:  # the model provider failed or a run limit ended the task
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
