@@ -18,6 +18,7 @@ observations with the same redactor, so the transcript never holds a credential 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -156,6 +157,11 @@ class Agent:
                 result = RunResult(answer, transcript, transcript.usage)
             except (LimitExceededError, RunError) as exc:
                 result = RunResult(None, transcript, transcript.usage, str(exc), exc)
+            except asyncio.CancelledError:
+                if self.run_store is not None:  # keep the partial run; a quick local write
+                    cancelled = RunResult(None, transcript, transcript.usage, "cancelled")
+                    self._save(task, cancelled)
+                raise
             finally:
                 self._emit = None
             if self.run_store is not None:
@@ -169,7 +175,12 @@ class Agent:
         return self._runner.run(self.run(task))
 
     async def stream(self, task: str) -> AsyncIterator[Step]:
-        """Each step as it is recorded; the ``RunResult`` is then in ``last_result``."""
+        """Each step as it is recorded; the ``RunResult`` is then in ``last_result``.
+
+        Leaving early cancels the run, once the generator is closed: iterate inside
+        ``contextlib.aclosing(agent.stream(task))`` to close it at once (Python finalizes an
+        abandoned async generator only later).
+        """
         queue: asyncio.Queue[Step | None] = asyncio.Queue()
         job = asyncio.create_task(self.run(task, on_step=queue.put_nowait))
         job.add_done_callback(lambda _: queue.put_nowait(None))
@@ -180,6 +191,8 @@ class Agent:
         finally:
             if not job.done():
                 job.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
 
     def reset(self) -> None:
         """Start a new conversation: forget messages, stored results and found tools."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from agent.agent import Agent
 from agent.messages import Message
+from agent.planner import Limits
 from agent.runstore import RunStore
 from agent.testing import FunctionModel, ScriptedModel, tool_call
 from agent.transcript import ConfirmationStep, Step
@@ -183,3 +185,27 @@ async def test_several_specs_and_catalogs_make_one_agent() -> None:
     assert {"listTasks", "listPets"} <= set(agent.catalog.names())
     assert (await agent.run("hi")).answer == "ok"
     await agent.aclose()
+
+
+async def test_leaving_a_stream_early_cancels_the_run(tmp_path: Path) -> None:
+    model = FunctionModel(lambda messages, tools: tool_call("listPets"))
+    store = RunStore(tmp_path / "runs.sqlite")
+    agent = make_agent(model, PetAPI(), run_store=store)
+    async with contextlib.aclosing(agent.stream("loop")) as steps:
+        async for step in steps:
+            if step.kind == "tool_call":
+                break
+    assert agent.planner.messages[-1].role == "tool"  # no dangling call for the next task
+    (record,) = store.list()
+    assert (record.status, record.error) == ("failed", "cancelled")
+
+
+async def test_failed_runs_are_saved_too(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite")
+    model = FunctionModel(lambda messages, tools: tool_call("listPets"))
+    result = await make_agent(model, PetAPI(), run_store=store, limits=Limits(max_turns=1)).run("x")
+    record = store.get(result.transcript.run_id)
+    assert record.status == "failed"
+    assert record.error is not None
+    assert "limit reached (steps)" in record.error
+    assert store.load(record.run_id).steps[-1].kind == "error"
