@@ -1,0 +1,150 @@
+"""Removing secrets from anything Baton shows, stores or logs.
+
+Owns the ``Redactor``: it knows secret values (``add``) and replaces them, and the forms they
+take on the wire, in text, in nested JSON values and in headers. Headers whose names carry
+credentials (Authorization, Cookie, X-API-Key, ...) are masked by name as well, since a
+credential the redactor was never told about (a session cookie a server sets) is still one.
+
+Decisions recorded here:
+- By value, each secret is also matched percent-encoded (upper and lower hex, ``+`` for
+  spaces), JSON-escaped, and base64-encoded (standard and URL-safe) at each of the three byte
+  alignments, so it is caught inside a longer base64 blob such as ``Basic base64(user:secret)``.
+  The few characters of a blob that mix secret bits with neighbouring bytes stay; they carry
+  at most 12 bits of the secret.
+- A secret shorter than 4 characters is still redacted, but only where it stands alone (not
+  inside a longer word or number): replacing every "a" or "42" would destroy the output while
+  protecting nothing a guess would not find.
+- Masked header values keep the auth scheme and cookie names (``Bearer ***``,
+  ``session=***``): they help debugging and are not secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
+
+from tools.model import JSONValue
+
+PLACEHOLDER = "***"
+SHORT_SECRET = 4  # below this length a secret is only replaced where it stands alone
+_SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
+)
+_SENSITIVE_NAME = re.compile(
+    r"api[-_]?key|apikey|token|secret|passw|session|credential|signature|auth[-_]?key", re.I
+)
+_AUTH_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s+\S")
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = (), *, placeholder: str = PLACEHOLDER) -> None:
+        self.placeholder = placeholder
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        """Redact ``secret`` (and its encoded forms) from now on. Empty strings are ignored."""
+        if secret and secret not in self._secrets:
+            self._secrets.add(secret)
+            self._pattern = None
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self._secrets)
+
+    def redact_text(self, text: str) -> str:
+        pattern = self._compiled()
+        if pattern is None or not text:
+            return text
+        return pattern.sub(self.placeholder, text)
+
+    def redact(self, obj: JSONValue) -> JSONValue:
+        """A deep copy of ``obj`` with every string (keys included) redacted by value."""
+        if isinstance(obj, str):
+            return self.redact_text(obj)
+        if isinstance(obj, dict):
+            return {self.redact(k): self.redact(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [self.redact(v) for v in obj]
+        return obj
+
+    def redact_headers(
+        self, headers: Mapping[str, str] | Iterable[tuple[str, str]]
+    ) -> dict[str, str]:
+        """Headers with credential-carrying ones masked by name and all values by value."""
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        out: dict[str, str] = {}
+        for name, value in pairs:
+            masked = self.mask_header(name, value)
+            out[name] = self.redact_text(masked)
+        return out
+
+    def mask_header(self, name: str, value: str) -> str:
+        """``value`` masked when ``name`` is a header that carries credentials."""
+        lower = name.lower()
+        if lower in ("cookie", "set-cookie"):
+            return _mask_cookie(value, self.placeholder, lower == "set-cookie")
+        if lower in _SENSITIVE_HEADERS or _SENSITIVE_NAME.search(lower):
+            if lower.endswith("authorization"):
+                match = _AUTH_SCHEME.match(value)
+                if match:
+                    return f"{match.group(1)} {self.placeholder}"
+            return self.placeholder
+        return value
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        if self._pattern is None and self._secrets:
+            long_forms: set[str] = set()
+            short: set[str] = set()
+            for secret in self._secrets:
+                if len(secret) < SHORT_SECRET:
+                    short.update(_plain_forms(secret))
+                else:
+                    long_forms.update(_plain_forms(secret) | _base64_forms(secret))
+            alternatives = [re.escape(f) for f in sorted(long_forms, key=len, reverse=True)]
+            alternatives += [
+                rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])"
+                for f in sorted(short, key=len, reverse=True)
+            ]
+            self._pattern = re.compile("|".join(alternatives))
+        return self._pattern
+
+
+def _plain_forms(secret: str) -> set[str]:
+    encoded = {quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)}
+    lower_hex = {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), e) for e in encoded}
+    escaped = json.dumps(secret)[1:-1]
+    return {f for f in {secret, escaped, *encoded, *lower_hex} if f}
+
+
+def _base64_forms(secret: str) -> set[str]:
+    """The parts of base64 text that depend only on ``secret``, at each byte alignment."""
+    data = secret.encode("utf-8")
+    out: set[str] = set()
+    for offset in range(3):
+        text = base64.b64encode(b"\0" * offset + data).decode("ascii")
+        start = -(-8 * offset // 6)  # first character made of secret bits only
+        end = 8 * (offset + len(data)) // 6  # characters past this mix in what follows
+        fragment = text[start:end]
+        if len(fragment) >= SHORT_SECRET:
+            out.add(fragment)
+            out.add(fragment.replace("+", "-").replace("/", "_"))
+    return out
+
+
+def _mask_cookie(value: str, placeholder: str, set_cookie: bool) -> str:
+    pieces = value.split(";")
+    masked: list[str] = []
+    for index, piece in enumerate(pieces):
+        name, sep, _ = piece.partition("=")
+        # Set-Cookie attributes after the first pair (Path, Expires, ...) are not secret.
+        if sep and (not set_cookie or index == 0):
+            masked.append(f"{name}={placeholder}")
+        else:
+            masked.append(piece)
+    return ";".join(masked)
