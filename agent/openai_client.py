@@ -28,7 +28,6 @@ whose URL is not loopback refuses to be built.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -48,12 +47,11 @@ from agent.errors import (
     ModelError,
     ModelNotFoundError,
 )
-from agent.llm import TextSink
+from agent.llm import TextSink, check_model_url
 from agent.messages import Message, ModelTurn, ToolCall, Usage
 from tools.model import JSONObject
 
 OPENAI_URL = "https://api.openai.com/v1"
-BLOCK_REMOTE_MODELS_ENV = "BATON_BLOCK_REMOTE_MODELS"  # same name as agent.testing's
 # Compatible servers ignore the key, but the SDK refuses to start without one.
 _PLACEHOLDER_KEY = "baton-no-key"
 ToolMessageStyle = Literal["native", "as_user"]
@@ -92,39 +90,20 @@ class OpenAIClient:
         self.extra_body = dict(extra_body or {})
         self.tool_messages: ToolMessageStyle = tool_messages
         self._usage_option = True  # cleared when a server rejects stream_options
-        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        if base_url is None and azure_endpoint is None:
-            azure_endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT") or None
         common: dict[str, Any] = {
             "max_retries": max_retries,
             "timeout": httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
             "http_client": http_client,
         }
-        self._sdk: openai.AsyncOpenAI
-        if base_url is None and azure_endpoint is not None:
-            if not model:
-                raise ModelConfigError(
-                    "Azure OpenAI needs the deployment name: pass --model or set BATON_MODEL"
-                )
-            self.base_url = azure_endpoint
-            _refuse_remote_when_blocked(self.base_url, model)
-            self._sdk = _azure(azure_endpoint, api_key, api_version, common)
-        else:
-            self.base_url = base_url or OPENAI_URL
-            key = api_key or os.environ.get("OPENAI_API_KEY") or None
-            if key is None and urlsplit(self.base_url).hostname == "api.openai.com":
-                raise MissingAPIKeyError(
-                    "OPENAI_API_KEY",
-                    hint="Or point OPENAI_BASE_URL at a compatible server, "
-                    "or run `make setup-local` for the bundled offline model.",
-                )
-            if not model and base_url is None:
-                raise ModelConfigError("no model name given: pass --model or set BATON_MODEL")
-            _refuse_remote_when_blocked(self.base_url, model)
-            self._sdk = openai.AsyncOpenAI(
-                api_key=key or _PLACEHOLDER_KEY, base_url=self.base_url, **common
-            )
-        self._secrets = {s for s in (api_key, os.environ.get("OPENAI_API_KEY")) if s}
+        self.base_url, self._sdk = _connect(
+            model, api_key, base_url, azure_endpoint, api_version, common
+        )
+        candidates = (
+            api_key,
+            os.environ.get("OPENAI_API_KEY"),
+            os.environ.get("AZURE_OPENAI_API_KEY"),
+        )
+        self._secrets = {s for s in candidates if s}
 
     def __repr__(self) -> str:
         return f"OpenAIClient(model={self.model!r}, base_url={self.base_url!r})"
@@ -251,6 +230,39 @@ class OpenAIClient:
         await self.aclose()
 
 
+def _connect(
+    model: str,
+    api_key: str | None,
+    base_url: str | None,
+    azure_endpoint: str | None,
+    api_version: str | None,
+    common: dict[str, Any],
+) -> tuple[str, openai.AsyncOpenAI]:
+    """The URL and SDK client for the configuration (module docstring: explicit, then env)."""
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+    if base_url is None and azure_endpoint is None:
+        azure_endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT") or None
+    if base_url is None and azure_endpoint is not None:
+        if not model:
+            raise ModelConfigError(
+                "Azure OpenAI needs the deployment name: pass --model or set BATON_MODEL"
+            )
+        check_model_url(azure_endpoint, model)
+        return azure_endpoint, _azure(azure_endpoint, api_key, api_version, common)
+    url = base_url or OPENAI_URL
+    key = api_key or os.environ.get("OPENAI_API_KEY") or None
+    if key is None and urlsplit(url).hostname == "api.openai.com":
+        raise MissingAPIKeyError(
+            "OPENAI_API_KEY",
+            hint="Or point OPENAI_BASE_URL at a compatible server, "
+            "or run `make setup-local` for the bundled offline model.",
+        )
+    if not model and base_url is None:
+        raise ModelConfigError("no model name given: pass --model or set BATON_MODEL")
+    check_model_url(url, model)
+    return url, openai.AsyncOpenAI(api_key=key or _PLACEHOLDER_KEY, base_url=url, **common)
+
+
 def _azure(
     endpoint: str, api_key: str | None, api_version: str | None, common: dict[str, Any]
 ) -> openai.AsyncOpenAI:
@@ -266,27 +278,6 @@ def _azure(
     return openai.AsyncAzureOpenAI(
         azure_endpoint=endpoint, api_key=key, api_version=version, **common
     )
-
-
-def _refuse_remote_when_blocked(url: str, model: str) -> None:
-    if os.environ.get(BLOCK_REMOTE_MODELS_ENV, "") not in ("1", "true", "yes"):
-        return
-    if not is_loopback_url(url):
-        raise ModelConfigError(
-            f"remote model requests are blocked ({BLOCK_REMOTE_MODELS_ENV}=1): model {model!r} "
-            f"at {url}; tests must use agent.testing doubles or a server on 127.0.0.1"
-        )
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when ``url``'s host is 127.0.0.0/8, ::1 or ``localhost``."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _detail(exc: openai.OpenAIError) -> str:

@@ -28,12 +28,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from agent.errors import ScriptExhaustedError
-from agent.llm import TextSink
+from agent.llm import BLOCK_REMOTE_MODELS_ENV, TextSink
 from agent.messages import Message, ModelTurn, ToolCall, Usage
 from tools.model import JSONObject
 
-BLOCK_REMOTE_MODELS_ENV = "BATON_BLOCK_REMOTE_MODELS"
-
+__all__ = [
+    "BLOCK_REMOTE_MODELS_ENV",
+    "FunctionModel",
+    "ModelFunction",
+    "ModelRequest",
+    "ScriptedModel",
+    "TurnLike",
+    "block_remote_models",
+    "calls",
+    "text",
+    "tool_call",
+]
 TurnLike = ModelTurn | Message | str | ToolCall | list[ToolCall] | BaseException
 """What a script entry may be; see the module docstring."""
 

@@ -16,9 +16,9 @@ from agent.errors import (
     ModelError,
     ModelNotFoundError,
 )
-from agent.llm import ModelClient
+from agent.llm import ModelClient, is_loopback_url
 from agent.messages import Message, ToolCall, Usage
-from agent.openai_client import OpenAIClient, is_loopback_url
+from agent.openai_client import OpenAIClient
 from tests.chat_server import (
     ChatServer,
     Reply,
