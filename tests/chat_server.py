@@ -24,6 +24,7 @@ class Reply:
     sse: list[Any] | None = None  # chunks sent as `data: <json>` events, then [DONE]
     delay: float = 0.0  # seconds between SSE events (exercises incremental parsing)
     done: bool = True  # send the final `data: [DONE]`
+    wait: float = 0.0  # seconds before answering at all (exercises client timeouts)
 
 
 @dataclass
@@ -85,6 +86,7 @@ class ChatServer:
 
     @staticmethod
     def _answer(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+        time.sleep(reply.wait)
         if reply.sse is None:
             data = json.dumps(reply.body).encode()
             handler.send_response(reply.status)

@@ -425,3 +425,10 @@ def test_the_test_suite_blocks_remote_models_without_being_asked() -> None:
     # tests/conftest.py sets BATON_BLOCK_REMOTE_MODELS=1 for every test.
     with pytest.raises(ModelConfigError, match="blocked"):
         OpenAIClient("gpt-4o-mini", api_key=KEY)
+
+
+async def test_a_server_slower_than_the_timeout_is_a_model_error(server: ChatServer) -> None:
+    server.queue(Reply(body=completion("too late"), wait=1.0))
+    async with client(server, timeout=0.3, max_retries=0, stream=False) as llm:
+        with pytest.raises(ModelError, match="timed out"):
+            await llm.complete(USER, [])
