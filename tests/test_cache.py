@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 from tests.conftest import corpus_path
 from tools.cache import default_cache_dir, load_catalog
+from tools.cache_entry import read_entry, write_entry
+from tools.catalog import Catalog
 from tools.errors import SpecError
 
 
@@ -60,9 +63,10 @@ def _entries(cache_dir: Path) -> list[Path]:
 
 
 def _tamper(entry: Path, summary: str) -> None:
-    data = json.loads(entry.read_bytes())
-    data["tools"][0]["summary"] = summary
-    entry.write_text(json.dumps(data))
+    catalog = read_entry(entry)
+    assert catalog is not None
+    tools = [t.model_copy(update={"summary": summary}) for t in catalog]
+    write_entry(entry, Catalog(tools, title=catalog.title, spec_hash=catalog.spec_hash))
 
 
 def test_second_load_is_served_from_the_cache(spec_file: Path, cache_dir: Path) -> None:
@@ -109,15 +113,45 @@ def test_server_override_is_part_of_the_key(spec_file: Path, cache_dir: Path) ->
     assert len(_entries(cache_dir)) == 2
 
 
-@pytest.mark.parametrize("damage", [b"", b"\x00garbage", b'{"format": "baton.catalog/0"}'])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b"",
+        lambda b: b"\x00garbage",
+        lambda b: b'{"format": "baton.catalog/0"}\n',
+        lambda b: b[:-10],  # truncated
+        lambda b: b.replace(b'"entry":2', b'"entry":1'),  # an older layout
+    ],
+)
 def test_corrupt_entry_is_ignored_and_rebuilt(
-    spec_file: Path, cache_dir: Path, damage: bytes
+    spec_file: Path, cache_dir: Path, damage: Callable[[bytes], bytes]
 ) -> None:
     load_catalog(spec_file, cache_dir=cache_dir)
     [entry] = _entries(cache_dir)
-    entry.write_bytes(damage)
-    assert load_catalog(spec_file, cache_dir=cache_dir).names() == ["listPets"]
-    assert json.loads(entry.read_bytes())["tools"][0]["name"] == "listPets"
+    entry.write_bytes(damage(entry.read_bytes()))
+    assert load_catalog(spec_file, cache_dir=cache_dir).get("listPets").summary == "List all pets"
+    rebuilt = read_entry(entry)
+    assert rebuilt is not None
+    assert rebuilt.names() == ["listPets"]
+
+
+def test_tools_are_built_on_first_use_and_a_damaged_one_is_reported(
+    spec_file: Path, cache_dir: Path
+) -> None:
+    load_catalog(spec_file, cache_dir=cache_dir)
+    [entry] = _entries(cache_dir)
+    data = entry.read_bytes()
+    header_end = data.index(b"\n")
+    # Same length, broken tool JSON: the header still loads, so listing and search work...
+    entry.write_bytes(data[: header_end + 1] + b"#" * (len(data) - header_end - 1))
+    catalog = load_catalog(spec_file, cache_dir=cache_dir)
+    assert catalog.names() == ["listPets"]
+    assert catalog.brief("listPets").summary == "List all pets"
+    # ...and the damage shows when the tool is needed, with the entry removed for a rebuild.
+    with pytest.raises(SpecError, match="damaged catalog cache entry"):
+        catalog.get("listPets")
+    assert not entry.exists()
+    assert load_catalog(spec_file, cache_dir=cache_dir).get("listPets").summary == "List all pets"
 
 
 def test_no_cache_and_dict_sources_write_nothing(spec_file: Path, cache_dir: Path) -> None:
@@ -128,7 +162,7 @@ def test_no_cache_and_dict_sources_write_nothing(spec_file: Path, cache_dir: Pat
 
 def test_no_temporary_files_are_left(spec_file: Path, cache_dir: Path) -> None:
     load_catalog(spec_file, cache_dir=cache_dir)
-    assert [p.suffix for p in _entries(cache_dir)] == [".json"]
+    assert [p.suffix for p in _entries(cache_dir)] == [".catalog"]
 
 
 def test_unwritable_cache_dir_still_loads(spec_file: Path, tmp_path: Path) -> None:

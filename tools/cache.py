@@ -13,9 +13,9 @@ one is 15x slower on 13 MB), so nothing is parsed before the cache is consulted.
 Specs given as dicts or URLs, and specs whose remote references are followed, are not cached:
 their content cannot be hashed before it is fetched, or may change behind the same URL.
 
-Writes are atomic (temporary file + ``os.replace``); an entry that cannot be read or
-validated is ignored and rebuilt. The cached catalog still answers ``response_schema``: its
-resolver ingests the spec on first use.
+The entry format (``tools.cache_entry``) is written atomically; an entry that cannot be read
+or validated is ignored and rebuilt. A cached catalog builds each tool on first use and still
+answers ``response_schema``: its resolver ingests the spec on first use.
 """
 
 from __future__ import annotations
@@ -23,22 +23,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tools.cache_entry import read_entry, write_entry
 from tools.catalog import CATALOG_FORMAT, Catalog
 from tools.model import JSONObject
 
 if TYPE_CHECKING:
-    from tools.catalog import SchemaResolver
+    pass
 
 # Bump when the entry layout changes; entries of other versions are simply misses.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _MAX_BYTES = 64_000_000
 _REF = re.compile(rb"""\$ref["']?\s*:\s*["']?([^"'#\s,}]+)""")
-# Modules whose code decides what a catalog contains: edits to them invalidate entries.
-_INGEST_MODULES = ("catalog", "ingest", "loader", "model", "naming", "refs", "schemas", "swagger2")
 
 
 def default_cache_dir() -> Path:
@@ -70,7 +68,7 @@ def load_catalog(
     if remote and allow_remote_refs:
         return _ingest(source, server, allow_remote_refs)
     key = cache_key(digest, server=server, allow_remote_refs=allow_remote_refs)
-    entry = (cache_dir or default_cache_dir()) / "catalogs" / f"{key}.json"
+    entry = (cache_dir or default_cache_dir()) / "catalogs" / f"{key}.catalog"
     cached = read_entry(entry, _LazyResolver(path, server, allow_remote_refs))
     if cached is not None:
         return cached
@@ -143,59 +141,21 @@ def _read(path: str, *, main: bool) -> bytes | None:
 
 
 def code_fingerprint() -> str:
-    """Size and mtime of the ingester's modules: a changed Baton never reads old entries."""
-    here = Path(__file__).parent
+    """Size and mtime of every module of ``tools``: a changed Baton never reads old entries.
+
+    All of them rather than a list of the ingester's: a list goes stale when a module is
+    added, and a needless rebuild after an unrelated edit costs one cold ingest.
+    """
     parts: list[str] = [CATALOG_FORMAT]
-    for name in _INGEST_MODULES:
-        for path in sorted(here.glob(f"{name}*.py")):
-            stat = path.stat()
-            parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        stat = path.stat()
+        parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
     return "|".join(parts)
 
 
 def cache_key(digest: str, *, server: str | None, allow_remote_refs: bool) -> str:
     text = "\0".join([digest, code_fingerprint(), server or "", str(allow_remote_refs)])
     return hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
-def read_entry(entry: Path, resolver: SchemaResolver | None = None) -> Catalog | None:
-    """The cached catalog, or None when absent, unreadable, of another version or invalid."""
-    try:
-        data = entry.read_bytes()
-    except OSError:
-        return None
-    try:
-        return _decode(data, resolver)
-    except Exception:  # any damage to a cache entry means "rebuild it"
-        entry.unlink(missing_ok=True)
-        return None
-
-
-def write_entry(entry: Path, catalog: Catalog) -> None:
-    """Write atomically; a cache that cannot be written (read-only home) is not an error."""
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=entry.name, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(_encode(catalog))
-        os.replace(tmp, entry)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _encode(catalog: Catalog) -> bytes:
-    import json
-
-    return json.dumps(catalog.to_json(), separators=(",", ":")).encode()
-
-
-def _decode(data: bytes, resolver: SchemaResolver | None) -> Catalog:
-    import json
-
-    return Catalog.from_json(json.loads(data), schema_resolver=resolver)
 
 
 class _LazyResolver:

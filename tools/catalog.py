@@ -10,19 +10,19 @@ never sends a request.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tools.errors import UnknownToolError
 from tools.model import JSONObject, ResponseRef, SecurityScheme, Tool
-
-if TYPE_CHECKING:
-    from tools.search import SearchIndex
+from tools.search import SearchIndex, ToolBrief, brief_of
 
 SchemaResolver = Callable[[str], JSONObject | None]
+ToolLoader = Callable[[], Tool]
 
 # Bumped whenever the JSON layout of ``to_json`` changes; ``from_json`` refuses other versions.
 CATALOG_FORMAT = "baton.catalog/1"
@@ -50,24 +50,55 @@ class Catalog:
         warnings: Iterable[str] = (),
         schema_resolver: SchemaResolver | None = None,
     ) -> None:
-        self._tools: dict[str, Tool] = {}
+        self._names: list[str] = []  # catalog order
+        self._tools: dict[str, Tool] = {}  # materialized tools
+        # Tools known only by their brief until first use (cached catalogs, see from_briefs).
+        self._lazy: dict[str, tuple[ToolBrief, ToolLoader]] = {}
         for tool in tools:
-            if tool.name in self._tools:
-                raise ValueError(f"duplicate tool name {tool.name!r} in catalog {title!r}")
+            self._add(tool.name, title)
             self._tools[tool.name] = tool
         self._schemes: dict[str, SecurityScheme] = dict(security_schemes or {})
         self._title = title
         self._source = source
         self._spec_hash = spec_hash
         self._warnings = list(warnings)
-        # One resolver per tool: a merged catalog routes each tool to its own spec's document.
-        self._resolvers: dict[str, SchemaResolver] = (
-            dict.fromkeys(self._tools, schema_resolver) if schema_resolver else {}
-        )
         self._schema_resolver = schema_resolver
+        # One resolver per tool: a merged catalog routes each tool to its own spec's document.
+        self._resolvers: dict[str, SchemaResolver] = {}
         self._resolved: dict[tuple[str, str], JSONObject | None] = {}
         self._index: SearchIndex | None = None
-        self._order: list[Tool] = list(self._tools.values())
+
+    def _add(self, name: str, title: str) -> None:
+        if name in self._tools or name in self._lazy:
+            raise ValueError(f"duplicate tool name {name!r} in catalog {title!r}")
+        self._names.append(name)
+
+    @classmethod
+    def from_briefs(
+        cls,
+        entries: Iterable[tuple[ToolBrief, ToolLoader]],
+        *,
+        security_schemes: Mapping[str, SecurityScheme] | None = None,
+        title: str = "",
+        source: str = "",
+        spec_hash: str = "",
+        warnings: Iterable[str] = (),
+        schema_resolver: SchemaResolver | None = None,
+    ) -> Catalog:
+        """A catalog whose tools are built on first use; listing and search need only briefs."""
+        catalog = cls(
+            (),
+            security_schemes=security_schemes,
+            title=title,
+            source=source,
+            spec_hash=spec_hash,
+            warnings=warnings,
+            schema_resolver=schema_resolver,
+        )
+        for brief, load in entries:
+            catalog._add(brief.name, title)
+            catalog._lazy[brief.name] = (brief, load)
+        return catalog
 
     # -- plain accessors -------------------------------------------------------------------
     @property
@@ -96,29 +127,51 @@ class Catalog:
         return self._schema_resolver
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return len(self._names)
 
     def __iter__(self) -> Iterator[Tool]:
-        return iter(self._order)
+        return (self.get(name) for name in list(self._names))
 
     def __contains__(self, name: object) -> bool:
-        return name in self._tools
+        return name in self._tools or name in self._lazy
 
     def __repr__(self) -> str:
         return f"<Catalog {self._title or self._source!r}: {len(self)} tools>"
 
     def names(self) -> list[str]:
-        return list(self._tools)
+        return list(self._names)
 
     def get(self, name: str) -> Tool:
         tool = self._tools.get(name)
-        if tool is None:
+        if tool is not None:
+            return tool
+        if name not in self._lazy:
             raise UnknownToolError(name, self.suggest(name))
+        tool = self._lazy[name][1]()
+        del self._lazy[name]
+        self._tools[name] = tool
         return tool
+
+    def brief(self, name: str) -> ToolBrief:
+        """Name, method, path, side effect, summary... of a tool, without building its schemas."""
+        if name in self._lazy:
+            return self._lazy[name][0]
+        return brief_of(self.get(name))
+
+    def entries(self) -> list[tuple[ToolBrief, ToolLoader]]:
+        """(brief, loader) of every tool in order, building none: what ``merge`` works on."""
+        out: list[tuple[ToolBrief, ToolLoader]] = []
+        for name in self._names:
+            if name in self._lazy:
+                out.append(self._lazy[name])
+            else:
+                tool = self._tools[name]
+                out.append((brief_of(tool), functools.partial(_same, tool)))
+        return out
 
     def suggest(self, name: str, limit: int = 3) -> list[str]:
         """Names close to ``name`` (spelling first, then the best search matches)."""
-        close = difflib.get_close_matches(name, self._tools, n=limit, cutoff=0.6)
+        close = difflib.get_close_matches(name, self._names, n=limit, cutoff=0.6)
         if len(close) < limit:
             for hit in self.search(name, limit=limit):
                 if hit.tool.name not in close:
@@ -127,17 +180,14 @@ class Catalog:
 
     # -- search ----------------------------------------------------------------------------
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        if self._index is None:
-            from tools.search import SearchIndex  # lazy: most CLI runs never search
-
-            self._index = SearchIndex(self._order)
-        return [
-            SearchHit(self._order[doc], score) for doc, score in self._index.search(query, limit)
-        ]
+        if self._index is None:  # built on first use: most CLI runs never search
+            self._index = SearchIndex([self.brief(name) for name in self._names])
+        found = self._index.search(query, limit)
+        return [SearchHit(self.get(self._names[doc]), score) for doc, score in found]
 
     # -- exports ---------------------------------------------------------------------------
     def _select(self, names: Iterable[str] | None) -> list[Tool]:
-        return list(self._order) if names is None else [self.get(n) for n in names]
+        return list(self) if names is None else [self.get(n) for n in names]
 
     def to_openai(
         self, names: Iterable[str] | None = None, *, strict: bool = False
@@ -191,7 +241,7 @@ class Catalog:
                 k: v.model_dump(mode="json", exclude_defaults=True)
                 for k, v in self._schemes.items()
             },
-            "tools": [t.model_dump(mode="json", exclude_defaults=True) for t in self._order],
+            "tools": [t.model_dump(mode="json", exclude_defaults=True) for t in self],
         }
 
     @classmethod
@@ -225,7 +275,7 @@ class Catalog:
         "default". Built on first use through the spec's resolver, then remembered.
         """
         ref = choose_response(self.get(tool).binding.responses, status, media_type)
-        resolver = self._resolvers.get(tool)
+        resolver = self._resolver_for(tool)
         if ref is None or ref.pointer is None or resolver is None:
             return None
         key = (tool, ref.pointer)
@@ -244,8 +294,8 @@ class Catalog:
         from tools.catalog_merge import merge_catalogs
 
         parts = merge_catalogs(catalogs)
-        merged = cls(
-            parts.tools,
+        merged = cls.from_briefs(
+            parts.entries,
             security_schemes=parts.security_schemes,
             title=" + ".join(c.title or c.source for c in catalogs),
             source=" ".join(c.source for c in catalogs),
@@ -256,7 +306,11 @@ class Catalog:
         return merged
 
     def _resolver_for(self, name: str) -> SchemaResolver | None:
-        return self._resolvers.get(name)
+        return self._resolvers.get(name, self._schema_resolver)
+
+
+def _same(tool: Tool) -> Tool:
+    return tool
 
 
 def choose_response(

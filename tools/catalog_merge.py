@@ -13,17 +13,19 @@ Owns only the renaming rules; ``Catalog.merge`` builds the result. Rules, all de
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tools.catalog import Catalog, SchemaResolver, prefixed_name, spec_prefix
+from tools.catalog import Catalog, SchemaResolver, ToolLoader, prefixed_name, spec_prefix
 from tools.model import SecurityScheme, Tool
+from tools.search import ToolBrief
 
 
 @dataclass
 class MergedParts:
-    tools: list[Tool] = field(default_factory=list)
+    entries: list[tuple[ToolBrief, ToolLoader]] = field(default_factory=list)
     security_schemes: dict[str, SecurityScheme] = field(default_factory=dict)
     resolvers: dict[str, SchemaResolver] = field(default_factory=dict)
 
@@ -64,24 +66,29 @@ def _rename_security(tool: Tool, renames: dict[str, str]) -> Tool:
 
 
 def merge_catalogs(catalogs: Sequence[Catalog]) -> MergedParts:
+    """Renamed entries of every catalog; no tool is built (cached catalogs stay lazy)."""
     counts = Counter(name for catalog in catalogs for name in catalog.names())
     taken = {name for name, n in counts.items() if n == 1}
     parts = MergedParts()
     for catalog, prefix in zip(catalogs, _prefixes(catalogs), strict=True):
         renames = _merge_schemes(catalog, prefix, parts)
-        for tool in catalog:
-            name = tool.name
+        for brief, load in catalog.entries():
+            name = brief.name
             if counts[name] > 1:
-                name = _free(prefixed_name(prefix, tool.name), taken)
+                name = _free(prefixed_name(prefix, brief.name), taken)
                 taken.add(name)
-            renamed = _rename_security(tool, renames)
-            if name != tool.name:
-                renamed = renamed.model_copy(update={"name": name})
-            parts.tools.append(renamed)
-            resolver = catalog._resolver_for(tool.name)
+            if name != brief.name or renames:
+                load = functools.partial(_renamed, load, name, renames)
+            parts.entries.append((brief._replace(name=name), load))
+            resolver = catalog._resolver_for(brief.name)
             if resolver is not None:
                 parts.resolvers[name] = resolver
     return parts
+
+
+def _renamed(load: ToolLoader, name: str, renames: dict[str, str]) -> Tool:
+    tool = _rename_security(load(), renames)
+    return tool if tool.name == name else tool.model_copy(update={"name": name})
 
 
 def _free(candidate: str, taken: set[str]) -> str:

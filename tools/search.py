@@ -19,6 +19,7 @@ import heapq
 import math
 import re
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from tools.model import Tool
 
@@ -130,25 +131,54 @@ def _word_terms(word: str) -> tuple[str, ...]:
     return tuple(terms)
 
 
-def _param_names(tool: Tool) -> list[str]:
-    names: list[str] = [arg.wire_name for arg in tool.binding.args]
+class ToolBrief(NamedTuple):
+    """What listing and searching need to know of a tool, without its schemas.
+
+    A cached catalog holds only these until a tool is used, so that searching or listing
+    Microsoft Graph's 11k operations never parses 100 MB of argument schemas.
+    """
+
+    name: str
+    operation_id: str
+    method: str
+    path: str
+    side_effect: str
+    summary: str
+    description: str
+    tags: tuple[str, ...]
+    params: tuple[str, ...]  # wire names of the parameters, then the body's top-level fields
+
+
+def brief_of(tool: Tool) -> ToolBrief:
+    binding = tool.binding
+    params: list[str] = [arg.wire_name for arg in binding.args]
     props = tool.parameters.get("properties")
-    if isinstance(props, dict) and tool.binding.body is not None:
-        body = props.get(tool.binding.body.arg)
+    if isinstance(props, dict) and binding.body is not None:
+        body = props.get(binding.body.arg)
         if isinstance(body, dict) and isinstance(body.get("properties"), dict):
-            names.extend(body["properties"])
-    return names
+            params.extend(body["properties"])
+    return ToolBrief(
+        name=tool.name,
+        operation_id=tool.operation_id or "",
+        method=binding.method,
+        path=binding.path,
+        side_effect=binding.side_effect,
+        summary=tool.summary,
+        description=tool.description,
+        tags=tuple(tool.tags),
+        params=tuple(params),
+    )
 
 
-def tool_fields(tool: Tool) -> dict[str, str]:
+def tool_fields(brief: ToolBrief) -> dict[str, str]:
     """The text of each searchable field of one tool."""
     return {
-        "name": f"{tool.name} {tool.operation_id or ''}",
-        "summary": tool.summary,
-        "tags": " ".join(tool.tags),
-        "path": tool.binding.path,
-        "params": " ".join(_param_names(tool)),
-        "description": tool.description,
+        "name": f"{brief.name} {brief.operation_id}",
+        "summary": brief.summary,
+        "tags": " ".join(brief.tags),
+        "path": brief.path,
+        "params": " ".join(brief.params),
+        "description": brief.description,
     }
 
 
@@ -159,8 +189,8 @@ class SearchIndex:
     not drown the short name and summary, where an exact match says the most.
     """
 
-    def __init__(self, tools: Sequence[Tool]) -> None:
-        docs = [{f: tokenize(text) for f, text in tool_fields(tool).items()} for tool in tools]
+    def __init__(self, briefs: Sequence[ToolBrief]) -> None:
+        docs = [{f: tokenize(text) for f, text in tool_fields(b).items()} for b in briefs]
         self._count = len(docs)
         avg = {f: sum(len(d[f]) for d in docs) / (self._count or 1) or 1.0 for f in FIELD_WEIGHTS}
         # term -> {doc: pseudo-frequency}; the query-independent part is computed once here.
