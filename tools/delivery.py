@@ -134,6 +134,7 @@ class Delivery:
                     last = attempt.retry_state.attempt_number >= attempts
                     return await self._attempt(request, last=last)
         except RetryableOutcomeError as final:
+            self.recorder.flush()
             if isinstance(final.payload, Reply):
                 return final.payload
             raise self._failure(final, request) from final.error
