@@ -12,7 +12,8 @@ Three modes, chosen once per catalog and model:
   current task, as many as fit the budget.
 - ``small``: a small model (SmolLM2-135M and the like) sees only the 2 best matches for the
   current task and no meta-tools; measured: a 135M model picks the right tool far more often
-  from 2 candidates than from 5 (DESIGN.md).
+  from 2 candidates than from 5 (DESIGN.md). When the best match clearly wins (3x the score
+  of the next), it is shown alone.
 Budgets count tokens of each tool's JSON with tiktoken (offline encodings), memoized per tool
 because the catalog does not change during a run.
 """
@@ -33,6 +34,7 @@ EXTRACT_TOOL = "extract"
 META_TOOLS = frozenset({SEARCH_TOOL, EXTRACT_TOOL})
 DEFAULT_BUDGET_TOKENS = 4_000
 SMALL_MODEL_TOOLS = 2
+CLEAR_WINNER = 3.0  # a best match scoring this many times the next one is shown alone
 TASK_MATCHES = 6  # best matches for the task considered in search mode
 MAX_FOUND = 12  # found/used operations remembered (most recent first)
 
@@ -124,7 +126,13 @@ class ToolView:
     def focus(self, text: str) -> None:
         """A new task (user message): the best matches for it come into view."""
         limit = SMALL_MODEL_TOOLS if self.mode == "small" else TASK_MATCHES
-        self._focus = [hit.tool.name for hit in self.catalog.search(text, limit=limit)]
+        hits = self.catalog.search(text, limit=limit)
+        if self.mode == "small" and hits:
+            # A clear winner is shown alone: a second, much weaker candidate only gives a
+            # small model a way to be wrong (seen: SmolLM2 picking listProjects next to
+            # listMembers for "list the team members", scores 13.2 vs 2.5).
+            hits = [h for h in hits if h.score * CLEAR_WINNER >= hits[0].score]
+        self._focus = [hit.tool.name for hit in hits]
 
     def bring_into_view(self, names: list[str]) -> None:
         """Operations the model found or called: shown from the next turn, newest first."""

@@ -92,10 +92,9 @@ def test_operations_found_by_search_come_into_view_first() -> None:
 
 def test_a_small_model_sees_only_the_two_best_matches() -> None:
     view = ToolView(small_catalog(), model_name="SmolLM2-135M-Instruct")
-    view.focus("delete the pet 7")
+    view.focus("list pets and owners")
     assert view.mode == "small"
-    assert view.names()[0] == "deletePet"
-    assert len(view.names()) == 2
+    assert view.names() == ["listOwners", "listPets"]
     assert not view.offers(SEARCH_TOOL)
     assert not view.offers(EXTRACT_TOOL)
     forced = ToolView(small_catalog(), model_name="gpt-4o", small_model=True)
@@ -115,3 +114,17 @@ def test_forget_clears_found_tools() -> None:
     view.search("ledger", limit=2)
     view.forget()
     assert view.names() == [SEARCH_TOOL, EXTRACT_TOOL]
+
+
+def test_a_clear_winner_is_shown_alone_to_a_small_model() -> None:
+    catalog = Catalog(
+        [
+            make_tool("listMembers", "List the team members with their roles"),
+            make_tool("listProjects", "List the projects"),
+        ]
+    )
+    view = ToolView(catalog, small_model=True)
+    view.focus("list the team members")
+    assert view.names() == ["listMembers"]
+    view.focus("list")  # no clear winner: both stay
+    assert len(view.names()) == 2
