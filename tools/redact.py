@@ -125,7 +125,8 @@ def _plain_forms(secret: str) -> set[str]:
 def _base64_forms(secret: str) -> set[str]:
     """The parts of base64 text that depend only on ``secret``, at each byte alignment."""
     data = secret.encode("utf-8")
-    out: set[str] = set()
+    whole = base64.b64encode(data).decode("ascii")
+    out: set[str] = {whole, whole.replace("+", "-").replace("/", "_")}  # the secret alone
     for offset in range(3):
         text = base64.b64encode(b"\0" * offset + data).decode("ascii")
         start = -(-8 * offset // 6)  # first character made of secret bits only
