@@ -74,9 +74,10 @@ class Case(BaseModel):
     task: str
     specs: list[Path]
     server: str | None = None
-    # Credentials: placeholder values by security scheme name, e.g. {api_key: {token: "..."}}.
-    # Recording scrubs them; replay presents them again so auth is exercised.
-    credentials: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Credentials as the environment variables Baton reads (BATON_AUTH_<SCHEME>...), with
+    # placeholder values. Recording scrubs them; replay presents them again so auth is
+    # exercised. They never touch the process environment, so cases stay independent.
+    credentials: dict[str, str] = Field(default_factory=dict)
     cassette: Path | None = None  # HAR of the API traffic; None: path scoring only
     model: ModelSource = Field(default_factory=ModelSource)
     approve_side_effects: bool = True
