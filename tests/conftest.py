@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep tests off the user's home: caches, run store and history go to a temp folder.
+
+    Set before any test runs so subprocesses (the CLI, the shell under pexpect) inherit it.
+    """
+    scratch = tempfile.mkdtemp(prefix="baton-tests-")
+    os.environ.setdefault("BATON_CACHE_DIR", os.path.join(scratch, "cache"))
+    os.environ.setdefault("BATON_HOME", os.path.join(scratch, "home"))
+
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
