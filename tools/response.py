@@ -31,6 +31,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+from referencing import Registry
 
 from tools.call import BinaryBody
 from tools.model import JSONObject, JSONValue
@@ -227,7 +228,8 @@ def check_contract(
     if not schema:
         return []
     try:
-        validator = Draft202012Validator(schema)
+        # An empty registry: a remote $ref is reported, never fetched (no network here).
+        validator = Draft202012Validator(schema, registry=Registry())
         problems: list[str] = []
         total = 0
         for error in validator.iter_errors(body):
