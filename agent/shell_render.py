@@ -194,10 +194,17 @@ def _add_step(tree: Tree, step: Step) -> None:
         case ConfirmationStep():
             tree.add(Text(f"confirmation {step.tool}: {step.decision}", style="yellow"))
         case ErrorStep():
-            kind = "recoverable " if step.recoverable else ""
-            tree.add(Text(f"{kind}error {step.error_type}: {step.message}", style="red"))
+            kind = "recoverable error" if step.recoverable else "error"
+            tree.add(Text(f"{kind} {_error_text(step)}", style="red"))
         case AnswerStep():
             tree.add(Text(f"answer: {step.text}", style="green"))
+
+
+def _error_text(step: ErrorStep) -> str:
+    # The planner's messages often start with the error's type already.
+    if step.message.startswith(step.error_type):
+        return step.message
+    return f"{step.error_type}: {step.message}"
 
 
 def _attempt_line(attempt: HttpAttempt) -> Text:
@@ -274,7 +281,7 @@ class TaskView:
             style = "green" if step.decision in ("allow", "always") else "yellow"
             self.console.print(Text(f"  {step.decision}: {step.tool}", style=style))
         elif isinstance(step, ErrorStep):
-            self.console.print(Text(f"{step.error_type}: {step.message}", style="red"))
+            self.console.print(Text(_error_text(step), style="red"))
         elif isinstance(step, AnswerStep):
             if step.text.strip() != self._last_text.strip():
                 self.console.print(Text(step.text))
