@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -95,35 +97,49 @@ def _api_transport(case: Case, options: RunOptions) -> _Wiring:
     return wiring
 
 
+def _recorded_model(cassette: Cassette) -> str:
+    """The model name the cassette's requests carry, so replay sends byte-identical bodies."""
+    for entry in cassette.entries:
+        text = str((entry["request"].get("postData") or {}).get("text", ""))
+        with contextlib.suppress(ValueError, AttributeError):
+            return str(json.loads(text)["model"])
+    return REPLAY_MODEL
+
+
+def _wire_model(
+    case: Case, options: RunOptions, wiring: _Wiring
+) -> tuple[httpx2.AsyncBaseTransport, str] | None:
+    """The transport and model name when model traffic replays or is recorded, else None."""
+    source = case.model
+    replaying = source.mode == "replay" and not options.record
+    if (replaying or options.record) and source.cassette is None:
+        raise CaseError(f"{case.source}#/model/cassette: a path for the model's HAR is needed")
+    if replaying:
+        assert source.cassette is not None
+        cassette = Cassette.load(source.cassette)
+        wiring.model_replay = ReplayTransport(cassette)
+        return wiring.model_replay, _recorded_model(cassette)
+    if options.record:
+        inner = options.model_transport or httpx2.AsyncHTTPTransport()
+        wiring.model_recording = RecordingTransport(inner, _model_redactor())
+        if options.model_transport is not None:
+            return wiring.model_recording, source.name or REPLAY_MODEL
+    return None
+
+
+def _model_redactor() -> Redactor:
+    keys = (os.environ.get(k) for k in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"))
+    return Redactor([k for k in keys if k])
+
+
 @contextlib.asynccontextmanager
 async def _model(case: Case, options: RunOptions, wiring: _Wiring) -> AsyncIterator[ModelClient]:
-    source = case.model
-    if source.mode == "replay" and not options.record:
-        if source.cassette is None:
-            raise CaseError(f"{case.source}#/model/cassette: replay needs a model cassette")
-        wiring.model_replay = ReplayTransport(Cassette.load(source.cassette))
-        http = httpx2.AsyncClient(transport=wiring.model_replay)
+    wired = _wire_model(case, options, wiring)
+    if wired is not None:  # replay, or record against an in-process endpoint
+        transport, name = wired
+        http = httpx2.AsyncClient(transport=transport)
         client = OpenAIClient(
-            source.name or REPLAY_MODEL,
-            base_url=REPLAY_BASE_URL,
-            api_key="replay",
-            http_client=http,
-            stream=False,
-            max_retries=0,
-        )
-        try:
-            yield client
-        finally:
-            await client.aclose()
-            await http.aclose()
-        return
-    if options.record and options.model_transport is not None:
-        if source.cassette is None:
-            raise CaseError(f"{case.source}#/model/cassette: record mode needs a path")
-        wiring.model_recording = RecordingTransport(options.model_transport, Redactor())
-        http = httpx2.AsyncClient(transport=wiring.model_recording)
-        client = OpenAIClient(
-            source.name or REPLAY_MODEL,
+            name,
             base_url=REPLAY_BASE_URL,
             api_key="replay",
             http_client=http,
@@ -139,8 +155,19 @@ async def _model(case: Case, options: RunOptions, wiring: _Wiring) -> AsyncItera
     if options.model_factory is not None:
         yield options.model_factory(case)
         return
-    async with open_model(options.model or source.name) as live:
+    recorder = wiring.model_recording
+    live_http = httpx2.AsyncClient(transport=recorder) if recorder is not None else None
+    async with open_model(options.model or case.model.name, http_client=live_http) as live:
+        if live_http is not None:
+            if not isinstance(live, OpenAIClient):
+                raise CaseError(
+                    "recording model traffic needs an OpenAI-compatible client: start the "
+                    "local model's server and set OPENAI_BASE_URL to it"
+                )
+            live.stream = False  # cassettes hold one JSON body per turn, as replay sends
         yield live
+    if live_http is not None:
+        await live_http.aclose()
 
 
 def _credentials(case: Case) -> Credentials | None:

@@ -144,3 +144,34 @@ def test_cli_bad_case_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert len(err) == 1
     assert err[0].startswith("error: ")
     assert "bad.yaml#/expect/path" in err[0]
+
+
+async def test_live_model_traffic_is_recorded_and_replays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Record against a real Chat Completions server on 127.0.0.1, then replay with no server."""
+    from tests.chat_server import ChatServer, Reply, completion
+
+    key = "sk-test-0a1b2c3d4e5f"
+    base = _case("missing-task-404")
+    case = base.model_copy(
+        update={
+            "cassette": tmp_path / "api.har",
+            "model": base.model.model_copy(update={"cassette": tmp_path / "model.har"}),
+        }
+    )
+    with ChatServer() as chat, DemoServer() as api:
+        chat.queue(
+            Reply(body=completion(tool_calls=[("c1", "listComments", '{"task_id": 999}')])),
+            Reply(body=completion("Task 999 does not exist.")),
+        )
+        monkeypatch.setenv("OPENAI_BASE_URL", chat.url)
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        monkeypatch.setenv("BATON_MODEL", "test-model")
+        recorded = await run_case(case, RunOptions(record=True, server=api.base_url))
+    assert recorded.passed, recorded.reasons
+    assert key not in (tmp_path / "model.har").read_text()
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    replayed = await run_case(case)
+    assert replayed.passed, replayed.reasons
+    assert replayed.off_script == []
