@@ -32,13 +32,19 @@ from referencing.jsonschema import DRAFT202012
 
 from tools.arazzo.criteria import compile_criterion
 from tools.arazzo.errors import ExpressionError, WorkflowDocumentError, WorkflowInputError
-from tools.arazzo.expressions import MISSING, Exchange, Scope, evaluate_value
+from tools.arazzo.expressions import (
+    MISSING,
+    Exchange,
+    Scope,
+    evaluate_value,
+    resolve_pointer,
+)
 from tools.arazzo.model import Action, ArazzoDocument, Criterion, Reusable, Step, Workflow
 from tools.arazzo.records import EventHandler, StepRecord, WorkflowRecord, WorkflowResult
 from tools.arazzo.sources import BoundStep, bind_step, check_binding, step_parameters
 from tools.arazzo.steps import CallExecutor, call_operation, evaluate_outputs, retry_after_seconds
 from tools.catalog import Catalog
-from tools.model import JSONObject
+from tools.model import JSONObject, JSONValue
 
 Sleep = Callable[[float], Awaitable[None]]
 _MAX_DEPTH = 16
@@ -155,8 +161,9 @@ class WorkflowRunner:
     ) -> WorkflowResult:
         start = choose_workflow(self.doc, workflow_id)
         self.bind(start)
-        check_inputs(self.doc, start, inputs or {})
-        result = await self._workflow(start, inputs or {}, depth=0)
+        given = with_defaults(self.doc, start, inputs or {})
+        check_inputs(self.doc, start, given)
+        result = await self._workflow(start, given, depth=0)
         return result.model_copy(update={"steps": list(self._records)})
 
     # -- workflows -------------------------------------------------------------------------
@@ -209,7 +216,7 @@ class WorkflowRunner:
         if dep not in self._done:
             target = self.doc.workflow(dep)
             assert target is not None  # checked when the document loaded
-            given = _inputs_for(target, inputs)
+            given = with_defaults(self.doc, target, _inputs_for(target, inputs))
             check_inputs(self.doc, target, given)
             self._done[dep] = await self._workflow(target, given, depth + 1)
         return self._done[dep]
@@ -303,7 +310,9 @@ class WorkflowRunner:
                 p.name: evaluate_value(p.value, flow.scope)
                 for p in step_parameters(self.doc, flow.wf, step)
             }
-            given = {k: v for k, v in given.items() if v is not MISSING}
+            given = with_defaults(
+                self.doc, target, {k: v for k, v in given.items() if v is not MISSING}
+            )
             check_inputs(self.doc, target, given)
         except (ExpressionError, WorkflowInputError) as exc:
             return base.model_copy(update={"error": str(exc), "error_type": type(exc).__name__})
@@ -433,6 +442,23 @@ def _inputs_for(wf: Workflow, inputs: JSONObject) -> JSONObject:
     if not isinstance(props, dict):
         return dict(inputs)
     return {k: v for k, v in inputs.items() if k in props}
+
+
+def with_defaults(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> JSONObject:
+    """Inputs plus the ``default`` of each top-level input property not given."""
+    schema: JSONValue = wf.inputs
+    for _ in range(8):  # follow local $refs (components.inputs), bounded
+        if not (isinstance(schema, dict) and str(schema.get("$ref", "")).startswith("#/")):
+            break
+        try:
+            schema = resolve_pointer(doc.raw, str(schema["$ref"])[1:])
+        except ExpressionError:
+            return inputs
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict):
+        return inputs
+    defaults = {k: p["default"] for k, p in props.items() if isinstance(p, dict) and "default" in p}
+    return {**defaults, **inputs}
 
 
 def check_inputs(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> None:
