@@ -8,7 +8,6 @@ credential: ``/auth`` names the variables and says whether each is set, nothing 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
 import shlex
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
+from agent.errors import AgentError
 from agent.shell_render import call_result, describe_tool, prepared_request, tools_table, trace_tree
 from tools.call import PreparedRequest
 from tools.credentials import FILE_VARIABLE, variables_for
@@ -55,7 +55,7 @@ async def dispatch(shell: Shell, line: str) -> bool:
         return True
     try:
         keep = await handler(shell, rest.strip())
-    except ToolsError as exc:
+    except (ToolsError, AgentError) as exc:
         _error(shell, str(exc))
         return True
     except Exception as exc:  # a command's failure must not end the session
@@ -185,23 +185,20 @@ async def _auth(shell: Shell, arg: str) -> None:
 
 async def _save(shell: Shell, arg: str) -> None:
     if not arg:
-        _error(shell, "usage: /save FILE")
+        _error(shell, "usage: /save FILE  (.yaml, or .json)")
         return
     if shell.last is None:
         _error(shell, "no run to save yet: run a task first")
         return
-    try:
-        export = importlib.import_module("agent.export")
-    except ModuleNotFoundError:
-        _error(shell, "workflow export is not available in this build")
-        return
-    last, path = shell.last, arg
+    from agent.export import save_workflow  # lazy: only /save needs the exporter
 
-    def save() -> None:
-        export.save_workflow(last, os.path.expanduser(path), catalog=shell.catalog)
-
-    await asyncio.to_thread(save)
-    shell.console.print(f"saved the last run as an Arazzo workflow: {path}", markup=False)
+    last, catalogs = shell.last, list(shell.catalogs)
+    path = await asyncio.to_thread(lambda: save_workflow(last, catalogs, os.path.expanduser(arg)))
+    shell.console.print(
+        f"saved the last run as an Arazzo workflow: {path}; "
+        f"replay it with: baton workflow run {path}",
+        markup=False,
+    )
 
 
 async def _reset(shell: Shell, arg: str) -> None:

@@ -313,3 +313,39 @@ def test_a_bad_script_file_is_a_config_error(tmp_path: Path) -> None:
         ScriptFileModel.load(path)
     with pytest.raises(ModelConfigError, match="cannot read model script"):
         ScriptFileModel.load(tmp_path / "missing.json")
+
+
+async def test_save_exports_the_last_run_as_an_arazzo_workflow(
+    demo: DemoServer, closing: list[Shell], tmp_path: Path
+) -> None:
+    import yaml
+
+    model = ScriptedModel(
+        [
+            calls(tool_call("listTasks", {"status": "open", "limit": 1})),
+            calls(tool_call("getTask", {"task_id": 60})),
+            text("Task 60 is the newest open task."),
+        ]
+    )
+    shell, out = make_shell(demo, model)
+    closing.append(shell)
+    assert "no run to save yet" in (await run_command(shell, out, "/save x.yaml"))
+    await shell.run_task("show the newest open task")
+    target = tmp_path / "newest.arazzo.yaml"
+    saved = await run_command(shell, out, f"/save {target}")
+    assert "saved the last run as an Arazzo workflow" in saved
+    document = yaml.safe_load(target.read_text())
+    assert document["arazzo"].startswith("1.0")
+    steps = document["workflows"][0]["steps"]
+    assert [s["stepId"] for s in steps] == ["listTasks", "getTask"]
+
+
+async def test_save_reports_a_run_with_nothing_to_export(
+    demo: DemoServer, closing: list[Shell], tmp_path: Path
+) -> None:
+    shell, out = make_shell(demo, ScriptedModel([text("Nothing to do.")]))
+    closing.append(shell)
+    await shell.run_task("say hi")
+    shown = await run_command(shell, out, f"/save {tmp_path / 'x.yaml'}")
+    assert "error: run" in shown
+    assert "no successful call" in shown
