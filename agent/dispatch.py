@@ -137,10 +137,11 @@ class Dispatcher:
             problem = ("/", "both handle and expression are required strings")
             error = ArgumentError(EXTRACT_TOOL, [problem])
             return self._failed(call, args, self._explain(error), error)
-        text = self.redact(extract(self.store, handle, expression, limit=self.view_chars))
-        step = self._step(call, args, str(text), handle=handle)
-        if str(text).startswith("extract failed"):
-            step = step.model_copy(update={"error": str(text), "error_type": "ExtractError"})
+        text, worked = extract(self.store, handle, expression, limit=self.view_chars)
+        step = self._step(call, args, text, handle=handle)
+        if not worked:
+            update = {"error": step.observation, "error_type": "ExtractError"}
+            step = step.model_copy(update=update)
         return Outcome(step)
 
     # -- API operations --------------------------------------------------------------------

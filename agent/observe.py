@@ -190,22 +190,22 @@ def pagination(headers: Mapping[str, str], body: JSONValue) -> JSONObject:
     return hints
 
 
-def extract(store: ResultStore, handle: str, expression: str, *, limit: int) -> str:
-    """The observation for ``extract``: the query's result, or a text the model can act on."""
+def extract(store: ResultStore, handle: str, expression: str, *, limit: int) -> tuple[str, bool]:
+    """The observation for ``extract`` and whether the query worked (False: the text says why)."""
     if handle not in store:
         known = ", ".join(store.handles()) or "none yet"
-        return render("obs_unknown_handle", handle=handle, handles=known)
+        return render("obs_unknown_handle", handle=handle, handles=known), False
     try:
         result = jmespath.search(expression, store.get(handle))
     except JMESPathError as exc:
-        return render("obs_extract_error", error=_one_line(str(exc)))
+        return render("obs_extract_error", error=_one_line(str(exc))), False
     payload: JSONObject = {"handle": handle, "expression": expression}
     if len(dumps(result)) + 60 > limit:
         # Big enough to be shortened: keep it whole under its own handle so the model can
         # narrow it down further.
         new = store.put(result)
-        return view({**payload, "handle": new}, result, handle=new, limit=limit)
-    return dumps({**payload, "result": result})
+        return view({**payload, "handle": new}, result, handle=new, limit=limit), True
+    return dumps({**payload, "result": result}), True
 
 
 def _one_line(text: str) -> str:

@@ -79,19 +79,20 @@ def test_trim_marks_every_cut() -> None:
 def test_extract_queries_a_stored_result_with_jmespath() -> None:
     store = ResultStore()
     handle = store.put({"items": _big_list(50)})
-    text = extract(store, handle, "items[?id > `47`].name", limit=2_000)
+    text, worked = extract(store, handle, "items[?id > `47`].name", limit=2_000)
+    assert worked
     assert json.loads(text) == {
         "handle": "r1",
         "expression": "items[?id > `47`].name",
         "result": ["item-48", "item-49"],
     }
-    assert json.loads(extract(store, handle, "length(items)", limit=2_000))["result"] == 50
+    assert json.loads(extract(store, handle, "length(items)", limit=2_000)[0])["result"] == 50
 
 
 def test_a_big_extract_result_is_stored_under_a_new_handle() -> None:
     store = ResultStore()
     handle = store.put({"items": _big_list(50)})
-    data = json.loads(extract(store, handle, "items", limit=1_000))
+    data = json.loads(extract(store, handle, "items", limit=1_000)[0])
     assert data["handle"] == "r2"
     assert data["truncated"] is True
     assert store.get("r2") == _big_list(50)
@@ -100,10 +101,12 @@ def test_a_big_extract_result_is_stored_under_a_new_handle() -> None:
 def test_extract_errors_are_observations_the_model_can_act_on() -> None:
     store = ResultStore()
     store.put([1, 2])
-    bad = extract(store, "r1", "items[?", limit=2_000)
+    bad, worked = extract(store, "r1", "items[?", limit=2_000)
+    assert not worked
     assert bad.startswith("extract failed:")
     assert "JMESPath" in bad
-    missing = extract(store, "r9", "@", limit=2_000)
+    missing, found = extract(store, "r9", "@", limit=2_000)
+    assert not found
     assert 'no result with handle "r9"' in missing
     assert "r1" in missing
     assert dumps({"é": 1}) == '{"é":1}'
