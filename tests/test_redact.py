@@ -125,3 +125,12 @@ def test_custom_placeholder() -> None:
     assert Redactor(["hunter22"], placeholder="[redacted]").redact_text("pw hunter22") == (
         "pw [redacted]"
     )
+
+
+def test_a_body_without_secrets_is_returned_as_is() -> None:
+    body = {"items": [{"id": i, "name": f"pet {i}"} for i in range(1000)]}
+    assert Redactor(["sk-not-here-123"]).redact(body) is body
+    body["items"][500]["note"] = "echo sk-not-here-123"
+    out = Redactor(["sk-not-here-123"]).redact(body)
+    assert out["items"][500]["note"] == "echo ***"
+    assert body["items"][500]["note"] == "echo sk-not-here-123"  # the input is untouched
