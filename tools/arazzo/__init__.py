@@ -8,8 +8,9 @@ layer turns those into transcript steps. Nothing here imports ``agent``.
 from tools.arazzo.document import load_arazzo
 from tools.arazzo.errors import ExpressionError, WorkflowDocumentError, WorkflowInputError
 from tools.arazzo.model import ArazzoDocument, Step, Workflow
+from tools.arazzo.plan import check_inputs, choose_workflow, reachable
 from tools.arazzo.records import RunEvent, StepRecord, WorkflowRecord, WorkflowResult
-from tools.arazzo.runner import WorkflowRunner, check_inputs, choose_workflow, reachable
+from tools.arazzo.runner import WorkflowRunner
 from tools.arazzo.sources import load_sources, sources_used
 
 __all__ = [

@@ -24,91 +24,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from tools.arazzo.criteria import compile_criterion
-from tools.arazzo.errors import ExpressionError, WorkflowDocumentError, WorkflowInputError
+from tools.arazzo.errors import ExpressionError, WorkflowInputError
 from tools.arazzo.expressions import (
     MISSING,
     Exchange,
     Scope,
     evaluate_value,
-    resolve_pointer,
 )
-from tools.arazzo.model import Action, ArazzoDocument, Criterion, Reusable, Step, Workflow
+from tools.arazzo.model import Action, ArazzoDocument, Criterion, Step, Workflow
+from tools.arazzo.plan import (
+    actions_for,
+    check_inputs,
+    choose_workflow,
+    inputs_for,
+    reachable,
+    with_defaults,
+)
 from tools.arazzo.records import EventHandler, StepRecord, WorkflowRecord, WorkflowResult
 from tools.arazzo.sources import BoundStep, bind_step, check_binding, step_parameters
 from tools.arazzo.steps import CallExecutor, call_operation, evaluate_outputs, retry_after_seconds
 from tools.catalog import Catalog
-from tools.model import JSONObject, JSONValue
+from tools.model import JSONObject
 
 Sleep = Callable[[float], Awaitable[None]]
 _MAX_DEPTH = 16
-
-
-def choose_workflow(doc: ArazzoDocument, workflow_id: str | None) -> Workflow:
-    if workflow_id is None:
-        if len(doc.workflows) == 1:
-            return doc.workflows[0]
-        ids = ", ".join(w.workflowId for w in doc.workflows)
-        raise WorkflowDocumentError(
-            doc.location,
-            [
-                (
-                    "/workflows",
-                    f"the document has several workflows ({ids}); choose one with --workflow ID",
-                )
-            ],
-        )
-    found = doc.workflow(workflow_id)
-    if found is None:
-        ids = ", ".join(w.workflowId for w in doc.workflows)
-        raise WorkflowDocumentError(
-            doc.location, [("/workflows", f"no workflow {workflow_id!r} (workflows: {ids})")]
-        )
-    return found
-
-
-def reachable(doc: ArazzoDocument, start: Workflow) -> list[Workflow]:
-    """``start`` and every workflow it can run: dependsOn, workflow steps, actions."""
-    seen: dict[str, Workflow] = {}
-    todo = [start]
-    while todo:
-        wf = todo.pop()
-        if wf.workflowId in seen:
-            continue
-        seen[wf.workflowId] = wf
-        names = list(wf.dependsOn)
-        for step in wf.steps:
-            names += [step.workflowId] if step.workflowId else []
-            names += [a.workflowId for a in _all_actions(doc, wf, step) if a.workflowId]
-        todo += [w for n in names if (w := doc.workflow(n)) is not None]
-    return list(seen.values())
-
-
-def _all_actions(doc: ArazzoDocument, wf: Workflow, step: Step) -> list[Action]:
-    return _actions(doc, step.onSuccess, wf.successActions, "successActions") + _actions(
-        doc, step.onFailure, wf.failureActions, "failureActions"
-    )
-
-
-def _actions(
-    doc: ArazzoDocument, own: list[Action | Reusable], inherited: list[Action | Reusable], kind: str
-) -> list[Action]:
-    table: dict[str, Action] = getattr(doc.components, kind)
-
-    def resolved(items: list[Action | Reusable]) -> list[Action]:
-        return [
-            table[a.reference.rsplit(".", 1)[-1]] if isinstance(a, Reusable) else a for a in items
-        ]
-
-    mine = resolved(own)
-    names = {a.name for a in mine}
-    return mine + [a for a in resolved(inherited) if a.name not in names]
 
 
 @dataclass
@@ -216,7 +157,7 @@ class WorkflowRunner:
         if dep not in self._done:
             target = self.doc.workflow(dep)
             assert target is not None  # checked when the document loaded
-            given = with_defaults(self.doc, target, _inputs_for(target, inputs))
+            given = with_defaults(self.doc, target, inputs_for(target, inputs))
             check_inputs(self.doc, target, given)
             self._done[dep] = await self._workflow(target, given, depth + 1)
         return self._done[dep]
@@ -346,10 +287,10 @@ class WorkflowRunner:
         scope = _with(flow.scope, flow.last)
         if record.success:
             kind = "successActions"
-            actions = _actions(self.doc, step.onSuccess, flow.wf.successActions, kind)
+            actions = actions_for(self.doc, step.onSuccess, flow.wf.successActions, kind)
         else:
             kind = "failureActions"
-            actions = _actions(self.doc, step.onFailure, flow.wf.failureActions, kind)
+            actions = actions_for(self.doc, step.onFailure, flow.wf.failureActions, kind)
         for action in actions:
             if not all(_holds(c, scope) for c in action.criteria):
                 continue
@@ -434,51 +375,3 @@ def _with(scope: Scope, exchange: Exchange | None, *, outputs: JSONObject | None
         components=scope.components,
         exchange=exchange,
     )
-
-
-def _inputs_for(wf: Workflow, inputs: JSONObject) -> JSONObject:
-    """The caller's inputs that a dependency declares (all of them if it declares none)."""
-    props = wf.inputs.get("properties") if isinstance(wf.inputs, dict) else None
-    if not isinstance(props, dict):
-        return dict(inputs)
-    return {k: v for k, v in inputs.items() if k in props}
-
-
-def with_defaults(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> JSONObject:
-    """Inputs plus the ``default`` of each top-level input property not given."""
-    schema: JSONValue = wf.inputs
-    for _ in range(8):  # follow local $refs (components.inputs), bounded
-        if not (isinstance(schema, dict) and str(schema.get("$ref", "")).startswith("#/")):
-            break
-        try:
-            schema = resolve_pointer(doc.raw, str(schema["$ref"])[1:])
-        except ExpressionError:
-            return inputs
-    props = schema.get("properties") if isinstance(schema, dict) else None
-    if not isinstance(props, dict):
-        return inputs
-    defaults = {k: p["default"] for k, p in props.items() if isinstance(p, dict) and "default" in p}
-    return {**defaults, **inputs}
-
-
-def check_inputs(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> None:
-    """Validate inputs against the workflow's schema ($refs resolve inside the document)."""
-    if wf.inputs is None:
-        return
-    registry: Registry[Any] = Registry().with_resource(
-        "urn:arazzo-document", Resource.from_contents(doc.raw, default_specification=DRAFT202012)
-    )
-    validator = Draft202012Validator(
-        {"$ref": f"urn:arazzo-document#{wf.pointer}/inputs"}, registry=registry
-    )
-    problems = []
-    for error in sorted(
-        validator.iter_errors(inputs), key=lambda e: list(map(str, e.absolute_path))
-    ):
-        where = "/".join(map(str, error.absolute_path))
-        label = f"input {where!r}: " if where else "inputs: "
-        problems.append(
-            (f"{wf.pointer}/inputs", f"workflow {wf.workflowId!r} {label}{error.message}")
-        )
-    if problems:
-        raise WorkflowInputError(doc.location, problems)
