@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from agent.observe import DEFAULT_VIEW_CHARS, ResultStore, dumps, extract, view
 from agent.prompts import render
-from agent.toolview import EXTRACT_TOOL, SEARCH_TOOL, ToolView, summary_line
+from agent.toolview import ToolView, summary_line
 from agent.transcript import ToolCallStep
 from tools.call import CallResult, PreparedRequest
 from tools.errors import (
@@ -107,17 +107,17 @@ class Dispatcher:
         except _ArgumentsNotJSONError as exc:
             text = render("obs_bad_json", tool=call.name, error=exc)
             return self._failed(call, None, text, exc, "InvalidJSONError")
-        if call.name == SEARCH_TOOL and self.view.offers(SEARCH_TOOL):
-            return self._search(call, args)
-        if call.name == EXTRACT_TOOL and self.view.offers(EXTRACT_TOOL):
-            return self._extract(call, args)
+        if self.view.offers(call.name):
+            is_search = call.name == self.view.search_name
+            return self._search(call, args) if is_search else self._extract(call, args)
         return await self._execute(call, args)
 
     # -- meta-tools ------------------------------------------------------------------------
     def _search(self, call: ToolCall, args: JSONObject) -> Outcome:
         query, limit = args.get("query"), args.get("limit") or 8
         if not isinstance(query, str) or not isinstance(limit, int):
-            error = ArgumentError(SEARCH_TOOL, [("/query", "a string of keywords is required")])
+            problem = ("/query", "a string of keywords is required")
+            error = ArgumentError(call.name, [problem])
             return self._failed(call, args, self._explain(error), error)
         hits = self.view.search(query, limit)
         if not hits:
@@ -135,9 +135,11 @@ class Dispatcher:
         handle, expression = args.get("handle"), args.get("expression")
         if not isinstance(handle, str) or not isinstance(expression, str):
             problem = ("/", "both handle and expression are required strings")
-            error = ArgumentError(EXTRACT_TOOL, [problem])
+            error = ArgumentError(call.name, [problem])
             return self._failed(call, args, self._explain(error), error)
-        text, worked = extract(self.store, handle, expression, limit=self.view_chars)
+        text, worked = extract(
+            self.store, handle, expression, limit=self.view_chars, tool=self.view.extract_name
+        )
         step = self._step(call, args, text, handle=handle)
         if not worked:
             update = {"error": step.observation, "error_type": "ExtractError"}
@@ -178,7 +180,14 @@ class Dispatcher:
         payload: JSONObject = {"status": result.status, "handle": handle}
         if result.warnings:
             payload["warnings"] = result.warnings
-        text = view(payload, body, handle=handle, headers=result.headers, limit=self.view_chars)
+        text = view(
+            payload,
+            body,
+            handle=handle,
+            headers=result.headers,
+            limit=self.view_chars,
+            extract_tool=self.view.extract_name,
+        )
         if result.status >= 400:
             text = render(
                 "obs_http_error",
@@ -196,7 +205,9 @@ class Dispatcher:
             if exc.suggestions:
                 hint = render("obs_unknown_tool_suggest", names=", ".join(exc.suggestions))
             else:
-                hint = render("obs_unknown_tool_search") if self.view.offers(SEARCH_TOOL) else ""
+                search = self.view.search_name
+                offered = self.view.offers(search)
+                hint = render("obs_unknown_tool_search", search=search) if offered else ""
             return render("obs_unknown_tool", tool=exc.name, suggestions=hint).strip()
         if isinstance(exc, ArgumentError):
             lines = "\n".join(f"- {ptr or '/'}: {msg}" for ptr, msg in exc.problems)

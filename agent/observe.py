@@ -92,10 +92,12 @@ def view(
     handle: str,
     headers: Mapping[str, str] | None = None,
     limit: int = DEFAULT_VIEW_CHARS,
+    extract_tool: str = "extract",
 ) -> str:
     """``payload`` plus the body (whole when it fits ``limit``, else shrunk) as JSON text.
 
     ``payload`` holds the fields that always come first (status, handle); it is not shrunk.
+    ``extract_tool`` is the name the model calls ``extract`` by (see ``agent.toolview``).
     """
     whole = dumps({**payload, "body": body})
     if len(whole) <= limit:
@@ -103,7 +105,7 @@ def view(
     head: JSONObject = {
         **payload,
         "truncated": True,
-        "note": render("obs_truncated", handle=handle),
+        "note": render("obs_truncated", handle=handle, extract=extract_tool),
     }
     hints = pagination(headers or {}, body)
     if hints:
@@ -190,21 +192,24 @@ def pagination(headers: Mapping[str, str], body: JSONValue) -> JSONObject:
     return hints
 
 
-def extract(store: ResultStore, handle: str, expression: str, *, limit: int) -> tuple[str, bool]:
+def extract(
+    store: ResultStore, handle: str, expression: str, *, limit: int, tool: str = "extract"
+) -> tuple[str, bool]:
     """The observation for ``extract`` and whether the query worked (False: the text says why)."""
     if handle not in store:
         known = ", ".join(store.handles()) or "none yet"
-        return render("obs_unknown_handle", handle=handle, handles=known), False
+        return render("obs_unknown_handle", handle=handle, handles=known, extract=tool), False
     try:
         result = jmespath.search(expression, store.get(handle))
     except JMESPathError as exc:
-        return render("obs_extract_error", error=_one_line(str(exc))), False
+        return render("obs_extract_error", error=_one_line(str(exc)), extract=tool), False
     payload: JSONObject = {"handle": handle, "expression": expression}
     if len(dumps(result)) + 60 > limit:
         # Big enough to be shortened: keep it whole under its own handle so the model can
         # narrow it down further.
         new = store.put(result)
-        return view({**payload, "handle": new}, result, handle=new, limit=limit), True
+        shown = view({**payload, "handle": new}, result, handle=new, limit=limit, extract_tool=tool)
+        return shown, True
     return dumps({**payload, "result": result}), True
 
 

@@ -79,7 +79,10 @@ class Planner:
         """Forget the conversation (the system prompt stays)."""
         # A small model gets a short prompt: it sees two tools and no meta-tools, and every
         # sentence about search or handles would only distract it.
-        prompt = load_prompt("system_small" if self.view.mode == "small" else "system")
+        if self.view.mode == "small":
+            prompt = load_prompt("system_small")
+        else:
+            prompt = render("system", search=self.view.search_name, extract=self.view.extract_name)
         self.messages = [Message(role="system", content=prompt)]
 
     async def run(self, task: str, transcript: Transcript, emit: Emit) -> str:

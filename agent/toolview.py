@@ -31,7 +31,6 @@ from tools.model import JSONObject, Tool
 
 SEARCH_TOOL = "search_operations"
 EXTRACT_TOOL = "extract"
-META_TOOLS = frozenset({SEARCH_TOOL, EXTRACT_TOOL})
 DEFAULT_BUDGET_TOKENS = 4_000
 SMALL_MODEL_TOOLS = 2
 CLEAR_WINNER = 3.0  # a best match scoring this many times the next one is shown alone
@@ -56,9 +55,14 @@ def count_tool(tool: JSONObject) -> int:
     return count_tokens(json.dumps(tool, separators=(",", ":")))
 
 
-def search_tool() -> JSONObject:
+def meta_name(catalog: Catalog, name: str) -> str:
+    """``name``, or ``baton_<name>`` when the API itself has an operation of that name."""
+    return name if name not in catalog else f"baton_{name}"
+
+
+def search_tool(name: str = SEARCH_TOOL) -> JSONObject:
     return _function(
-        SEARCH_TOOL,
+        name,
         load_prompt("tool_search_operations"),
         {
             "query": {"type": "string", "description": "keywords"},
@@ -68,9 +72,9 @@ def search_tool() -> JSONObject:
     )
 
 
-def extract_tool() -> JSONObject:
+def extract_tool(name: str = EXTRACT_TOOL) -> JSONObject:
     return _function(
-        EXTRACT_TOOL,
+        name,
         load_prompt("tool_extract"),
         {
             "handle": {"type": "string", "description": 'result handle, e.g. "r1"'},
@@ -102,14 +106,22 @@ class ToolView:
         self.budget_tokens = budget_tokens
         self._count = counter
         self._tokens: dict[str, int] = {}
-        self._meta = [search_tool(), extract_tool()]
+        # The meta-tools are renamed if the API has operations of the same names: an API
+        # whose operation is called "extract" keeps it, callable as is.
+        self.search_name = meta_name(catalog, SEARCH_TOOL)
+        self.extract_name = meta_name(catalog, EXTRACT_TOOL)
+        self._meta = {
+            self.search_name: search_tool(self.search_name),
+            self.extract_name: extract_tool(self.extract_name),
+        }
+        self._meta_tokens = {name: counter(tool) for name, tool in self._meta.items()}
         small = is_small_model(model_name) if small_model is None else small_model
         self.mode: Mode = "small" if small else self._fit_mode()
         self._focus: list[str] = []  # best matches for the current task
         self._found: list[str] = []  # found by search or called by name, most recent first
 
     def _fit_mode(self) -> Mode:
-        total = self._count(self._meta[1])
+        total = self._meta_tokens[self.extract_name]
         for tool in self.catalog:
             total += self.tokens(tool.name)
             if total > self.budget_tokens:  # stop early: GitHub's first few tools decide it
@@ -154,35 +166,33 @@ class ToolView:
     def names(self) -> list[str]:
         """Names in view this turn, meta-tools first."""
         if self.mode == "all":
-            return [*self.catalog.names(), EXTRACT_TOOL]
+            return [*self.catalog.names(), self.extract_name]
         if self.mode == "small":
             return list(self._focus)
         chosen: list[str] = []
-        used = sum(self._count(meta) for meta in self._meta)
+        used = sum(self._meta_tokens.values())
         for name in dict.fromkeys([*self._found, *self._focus]):
             cost = self.tokens(name)
             if used + cost <= self.budget_tokens:
                 chosen.append(name)
                 used += cost
-        return [SEARCH_TOOL, EXTRACT_TOOL, *chosen]
+        return [self.search_name, self.extract_name, *chosen]
 
     def tools(self, names: list[str] | None = None) -> list[JSONObject]:
         """The OpenAI ``tools`` array for ``names`` (default: ``self.names()``)."""
         out: list[JSONObject] = []
         for name in self.names() if names is None else names:
-            if name == SEARCH_TOOL:
-                out.append(self._meta[0])
-            elif name == EXTRACT_TOOL:
-                out.append(self._meta[1])
+            if name in self._meta:
+                out.append(self._meta[name])
             else:
                 out.extend(self.catalog.to_openai([name]))
         return out
 
     def offers(self, name: str) -> bool:
-        """Whether a meta-tool call is valid in this mode (catalog tools are always callable)."""
-        if name == SEARCH_TOOL:
+        """Whether ``name`` is a meta-tool offered in this mode (API tools are always callable)."""
+        if name == self.search_name:
             return self.mode == "search"
-        return name == EXTRACT_TOOL and self.mode != "small"
+        return name == self.extract_name and self.mode != "small"
 
 
 def summary_line(tool: Tool, width: int = 100) -> str:

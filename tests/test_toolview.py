@@ -128,3 +128,14 @@ def test_a_clear_winner_is_shown_alone_to_a_small_model() -> None:
     assert view.names() == ["listMembers"]
     view.focus("list")  # no clear winner: both stay
     assert len(view.names()) == 2
+
+
+def test_meta_tools_step_aside_for_api_operations_of_the_same_name() -> None:
+    catalog = Catalog([make_tool("extract", "Extract text from a document"), *small_catalog()])
+    view = ToolView(catalog, model_name="gpt-4o")
+    assert view.extract_name == "baton_extract"
+    assert view.search_name == SEARCH_TOOL
+    assert view.names()[-2:] == ["listOwners", "baton_extract"]
+    assert "extract" in view.names()
+    assert view.offers("baton_extract")
+    assert not view.offers("extract")  # the API's own operation, dispatched to the executor
