@@ -48,7 +48,7 @@ def load_arazzo(source: str | os.PathLike[str] | JSONObject, *, label: str = "")
         label = label or text
     if not isinstance(raw, dict):
         raise WorkflowDocumentError(label, [("", "an Arazzo document is a JSON/YAML object")])
-    problems = _schema_problems(raw)
+    problems = _kind_problems(raw) or _schema_problems(raw)
     if problems:
         raise WorkflowDocumentError(label, problems)
     document = ArazzoDocument.model_validate({**_normalized(raw), "location": location, "raw": raw})
@@ -57,6 +57,18 @@ def load_arazzo(source: str | os.PathLike[str] | JSONObject, *, label: str = "")
     if problems:
         raise WorkflowDocumentError(label, problems)
     return document.model_copy(update={"warnings": warnings})
+
+
+def _kind_problems(raw: JSONObject) -> Problems:
+    """One clear line for a document that is not Arazzo 1.0 at all."""
+    if "arazzo" not in raw:
+        other = next((k for k in ("openapi", "swagger", "asyncapi") if k in raw), None)
+        what = f"an {other} document" if other else "not an Arazzo document"
+        return [("", f"{what}: an Arazzo document starts with 'arazzo: 1.0.x'")]
+    version = str(raw["arazzo"])
+    if not version.startswith("1.0."):
+        return [("/arazzo", f"Arazzo {version} is not supported: Baton runs Arazzo 1.0.x")]
+    return []
 
 
 def _schema_problems(raw: JSONObject) -> Problems:
@@ -68,7 +80,9 @@ def _schema_problems(raw: JSONObject) -> Problems:
         )
         message = error.message
         if error.validator == "additionalProperties":
-            message = f"unknown field: {message.split('(')[-1].rstrip(')')}"
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            names = ", ".join(repr(k) for k in extra if not k.startswith("x-"))
+            message = f"unknown field {names} (only x- extensions may be added)"
         problems.append((pointer, message))
     return problems
 
