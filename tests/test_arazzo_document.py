@@ -51,7 +51,8 @@ GOOD: dict[str, Any] = {
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_the_published_examples_validate(name: str) -> None:
     doc = load_arazzo(corpus_path("arazzo", "examples", "1.0.0", name))
-    assert doc.workflows and all(w.steps for w in doc.workflows)
+    assert doc.workflows
+    assert all(w.steps for w in doc.workflows)
 
 
 @pytest.mark.corpus
@@ -188,7 +189,8 @@ def test_the_cli_reports_a_bad_document_with_exit_2(
     path.write_text(yaml.safe_dump(raw))
     assert main(["workflow", "validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert err.startswith("error: ")
     assert "flow.arazzo.yaml#/workflows/0/steps/0/onSuccess/0/stepId" in err
 
 
