@@ -31,6 +31,9 @@ from tools.model import JSONObject, Tool
 
 SEARCH_TOOL = "search_operations"
 EXTRACT_TOOL = "extract"
+# Every name a meta-tool can take (the baton_ forms when an API uses the plain names). A step
+# of a meta-tool never has HTTP attempts; use that to tell it from an API operation.
+META_TOOLS = frozenset({SEARCH_TOOL, EXTRACT_TOOL, f"baton_{SEARCH_TOOL}", f"baton_{EXTRACT_TOOL}"})
 DEFAULT_BUDGET_TOKENS = 4_000
 SMALL_MODEL_TOOLS = 2
 CLEAR_WINNER = 3.0  # a best match scoring this many times the next one is shown alone
