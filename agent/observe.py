@@ -98,8 +98,11 @@ def view(
 
     ``payload`` holds the fields that always come first (status, handle); it is not shrunk.
     ``extract_tool`` is the name the model calls ``extract`` by (see ``agent.toolview``).
+    Pagination found in the headers is shown even with a whole body: a page that fits is
+    still only a page (GitHub's 30 issues with ``Link: rel="next"``).
     """
-    whole = dumps({**payload, "body": body})
+    paged = pagination(headers or {}, None)
+    whole = dumps({**payload, **({"pagination": paged} if paged else {}), "body": body})
     if len(whole) <= limit:
         return whole
     head: JSONObject = {

@@ -110,3 +110,14 @@ def test_extract_errors_are_observations_the_model_can_act_on() -> None:
     assert 'no result with handle "r9"' in missing
     assert "r1" in missing
     assert dumps({"é": 1}) == '{"é":1}'
+
+
+def test_a_whole_page_still_says_there_is_a_next_page() -> None:
+    headers = {"Link": '<https://api.example.com/issues?page=2>; rel="next"'}
+    text = view({"status": 200, "handle": "r1"}, [{"id": 1}], handle="r1", headers=headers)
+    assert json.loads(text) == {
+        "status": 200,
+        "handle": "r1",
+        "pagination": {"next": "https://api.example.com/issues?page=2"},
+        "body": [{"id": 1}],
+    }
