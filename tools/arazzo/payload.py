@@ -10,6 +10,7 @@ field map. Replacements then set values at JSON pointers (or XPath for XML text)
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qsl
 
@@ -29,6 +30,8 @@ from tools.arazzo.expressions import (
 from tools.arazzo.model import RequestBody
 from tools.model import JSONValue
 
+_PLACEHOLDER = re.compile(r'("?)\{(\$[^{}\s]+)\}("?)')
+
 
 def build_body(body: RequestBody, media_type: str, scope: Scope) -> JSONValue:
     """The body argument for a step (``media_type``: contentType, else the operation's)."""
@@ -39,10 +42,10 @@ def build_body(body: RequestBody, media_type: str, scope: Scope) -> JSONValue:
         value = evaluate_value(payload, scope)
     for rep in body.replacements:
         new = evaluate_value(rep.value, scope)
-        if rep.target.startswith("/"):
-            value = set_pointer(value, rep.target, new)
-        elif isinstance(value, str):
+        if isinstance(value, str):  # XML (or other text): the target is an XPath
             value = _set_xpath(value, rep.target, new)
+        elif rep.target.startswith("/"):
+            value = set_pointer(value, rep.target, new)
         else:
             raise ExpressionError(rep.target, "a replacement target is a JSON pointer ('/...')")
     return None if value is MISSING else value
@@ -54,25 +57,44 @@ def _template(text: str, media: str, scope: Scope) -> JSONValue:
             parsed = json.loads(text)
         except json.JSONDecodeError:
             # Unquoted placeholders ({"id": {$inputs.id}}): fill in JSON text, then parse.
-            filled = _fill(text, scope, json_values=True)
+            filled = _fill_json(text, scope)
             try:
                 return json.loads(filled)
             except json.JSONDecodeError as exc:
-                raise ExpressionError(
-                    text[:60], f"payload is not JSON once filled in: {exc}"
-                ) from None
+                raise ExpressionError("payload", f"not JSON once filled in: {exc}") from None
         return evaluate_value(parsed, scope)
     if "x-www-form-urlencoded" in media:
-        return dict(parse_qsl(_fill(text, scope, json_values=False), keep_blank_values=True))
+        return dict(parse_qsl(_fill(text, scope), keep_blank_values=True))
     return render(text, scope) if "{$" in text else text
 
 
-def _fill(text: str, scope: Scope, *, json_values: bool) -> str:
+def _fill(text: str, scope: Scope) -> str:
     for expr in embedded(text):
-        value = evaluate(expr, scope)
-        as_text = json.dumps(value) if json_values and value is not MISSING else to_text(value)
-        text = text.replace("{" + expr + "}", as_text, 1)
+        text = text.replace("{" + expr + "}", to_text(evaluate(expr, scope)), 1)
     return text
+
+
+def _fill_json(text: str, scope: Scope) -> str:
+    """Fill a JSON template that only parses once filled in, keeping value types.
+
+    ``"{$x}"`` (quoted alone) and ``{$x}`` after ``:``, ``,`` or ``[`` become the JSON of the
+    value; a placeholder inside a longer string becomes its escaped text.
+    """
+    out: list[str] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(text):
+        value = evaluate(match.group(2), scope)
+        before = text[pos : match.start()]
+        whole = match.group(1) == '"' and match.group(3) == '"'
+        lead = before.rstrip()[-1:] if before.strip() else "".join(out).rstrip()[-1:]
+        if whole or (not match.group(1) and lead in (":", ",", "[")):
+            piece = "null" if value is MISSING else json.dumps(value)
+        else:
+            piece = match.group(1) + json.dumps(to_text(value))[1:-1] + match.group(3)
+        out += [before, piece]
+        pos = match.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def set_pointer(doc: JSONValue, pointer: str, value: JSONValue) -> JSONValue:
