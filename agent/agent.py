@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx2
-from tools.credentials import Credentials
 
 from agent.dispatch import Dispatcher
 from agent.errors import AgentError, LimitExceededError, RunError
@@ -41,6 +40,7 @@ from agent.transcript import ConfirmationStep, Step, ToolCallStep, Transcript
 from tools.cache import load_catalog
 from tools.call import PreparedRequest
 from tools.catalog import Catalog
+from tools.credentials import Credentials
 from tools.executor import Executor, ExecutorSettings
 from tools.model import JSONObject
 from tools.policy import Confirm, Decision, Policy
@@ -89,7 +89,21 @@ class RunResult:
 
 
 class Agent:
-    """A conversation with APIs. Not safe for concurrent ``run`` calls: they are serialized."""
+    """A conversation with APIs. Concurrent ``run`` calls are serialized (one conversation).
+
+    - ``specs``: paths, URLs, parsed documents or ``Catalog`` objects (merged into one catalog;
+      files go through the disk cache).
+    - ``model``: any ``ModelClient``; it belongs to the caller, who closes it.
+    - ``credentials``, ``policy``, ``transport``, ``server``, ``settings``: for the executor
+      (``transport`` is the seam tests and evals swap; ``server`` overrides the specs' servers).
+    - ``confirm``: asked before each call that changes data (else ``policy.confirm``); each
+      answer is recorded as a ``ConfirmationStep``. With neither, such calls are denied unless
+      ``policy.approve_side_effects``.
+    - ``limits``: when a run stops without an answer; ``run_store``: where runs are saved.
+    - ``tool_budget`` (tokens of tool definitions per turn), ``small_model`` (None: guessed
+      from the model name), ``view_chars`` (size of a result's view): see ``agent.toolview``
+      and ``agent.observe``. ``on_text``: the model's text as it streams.
+    """
 
     def __init__(
         self,
