@@ -46,7 +46,7 @@ COMMANDS: dict[str, str] = {
 
 async def dispatch(shell: Shell, line: str) -> bool:
     """Run one slash command line. Returns False when the shell should exit."""
-    name, _, rest = line.partition(" ")
+    name, rest = _split(line)
     handler = _HANDLERS.get(name)
     if handler is None:
         close = [c for c in COMMANDS if c.startswith(name[:3])] if len(name) > 1 else []
@@ -62,6 +62,12 @@ async def dispatch(shell: Shell, line: str) -> bool:
         _error(shell, f"{type(exc).__name__}: {exc}")
         return True
     return keep is not False
+
+
+def _split(text: str) -> tuple[str, str]:
+    """First word and the rest; any whitespace separates (multi-line input has newlines)."""
+    parts = text.split(None, 1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (text.strip(), "")
 
 
 def _error(shell: Shell, message: str) -> None:
@@ -87,7 +93,7 @@ async def _describe(shell: Shell, arg: str) -> None:
 
 
 async def _call(shell: Shell, arg: str) -> None:
-    name, _, raw = arg.partition(" ")
+    name, raw = _split(arg)
     if not name:
         _error(shell, "usage: /call TOOL {json arguments}")
         return
@@ -129,7 +135,7 @@ async def _specs(shell: Shell, arg: str) -> None:
 
 
 async def _spec(shell: Shell, arg: str) -> None:
-    verb, _, source = arg.partition(" ")
+    verb, source = _split(arg)
     if verb != "add" or not source.strip():
         _error(shell, "usage: /spec add PATH|URL")
         return

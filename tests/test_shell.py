@@ -349,3 +349,16 @@ async def test_save_reports_a_run_with_nothing_to_export(
     shown = await run_command(shell, out, f"/save {tmp_path / 'x.yaml'}")
     assert "error: run" in shown
     assert "no successful call" in shown
+
+
+async def test_the_shell_starts_with_no_spec_and_no_model(closing: list[Shell]) -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=False, color_system=None)
+    shell = Shell(ShellOptions(specs=[], run_store=False), console=console)
+    closing.append(shell)
+    shell.greet()
+    assert "0 tools from no spec (use /spec add PATH|URL)" in out.getvalue()
+    assert await shell.run_task("anything") is None
+    assert "No spec is loaded either" in out.getvalue()
+    await run_command(shell, out, f"/spec add {demo_spec()}")
+    assert "11 tools in all" in out.getvalue()

@@ -221,6 +221,11 @@ def test_history_persists_and_completion_works_without_a_model(
     second.child.send("\r")
     second.expect("GET /tasks/{task_id}")
     second.prompt()
+    # Multi-line input: Esc then Enter adds a line instead of sending.
+    second.child.send("/call getTask\x1b\r")
+    second.child.send('{"task_id": 4}\r')
+    second.expect("Task 4 for the")
+    second.prompt()
     second.child.sendcontrol("d")
     assert second.finish() == 0
     history = (tmp_path / "home" / "history").read_text()
@@ -269,3 +274,22 @@ def test_demo_opens_the_shell_with_suggested_tasks(tmp_path: Path) -> None:
     term.prompt()
     term.child.sendcontrol("d")
     assert term.finish() == 0
+
+
+def test_a_spec_that_cannot_be_loaded_exits_2_with_one_error_line(tmp_path: Path) -> None:
+    import subprocess
+
+    missing = tmp_path / "nope.yaml"
+    done = subprocess.run(
+        [*BATON, "chat", "--spec", str(missing)],
+        env=_env(tmp_path, ["unused"]),
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ")
+    assert str(missing) in done.stderr
+    assert "Traceback" not in done.stderr
