@@ -185,10 +185,16 @@ def _tool_message(call: ToolCall, content: str) -> Message:
 
 
 def _with_ids(calls: Sequence[ToolCall], salt: int) -> list[ToolCall]:
-    """Give id-less calls (some local servers omit them) ids unique within the conversation."""
-    return [
-        c if c.id else c.model_copy(update={"id": f"call_{salt}_{i}"}) for i, c in enumerate(calls)
-    ]
+    """Ids unique within the turn: some local servers omit them or repeat one for every call,
+    and each tool message must answer exactly one call."""
+    seen: set[str] = set()
+    out: list[ToolCall] = []
+    for i, call in enumerate(calls):
+        if not call.id or call.id in seen:
+            call = call.model_copy(update={"id": f"call_{salt}_{i}"})
+        seen.add(call.id)
+        out.append(call)
+    return out
 
 
 def estimate_usage(

@@ -185,3 +185,17 @@ async def test_a_small_model_gets_a_short_prompt_and_the_best_match() -> None:
     request = model.requests[0]
     assert request.tool_names == ["getPet"]  # a clear winner, shown alone
     assert "search_operations" not in (request.messages[0].content or "")
+
+
+async def test_repeated_or_missing_call_ids_are_made_unique() -> None:
+    same = [
+        tool_call("getPet", {"petId": 1}, id="dup"),
+        tool_call("getPet", {"petId": 2}, id="dup"),
+    ]
+    model = ScriptedModel([calls(*same), "two pets"])
+    result = await make_agent(model, PetAPI()).run("pets 1 and 2")
+    ids = [s.call_id for s in result.calls]
+    assert ids[0] == "dup"
+    assert len(set(ids)) == 2
+    answered = [m.tool_call_id for m in model.requests[1].messages if m.role == "tool"]
+    assert answered == ids
