@@ -16,6 +16,7 @@ Everything that reaches the step or the model passes through the executor's reda
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ def parse_arguments(raw: str) -> JSONObject:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise _ArgumentsNotJSONError(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if isinstance(value, str):
+        # Some models (small local ones especially) JSON-encode the object twice.
+        with contextlib.suppress(json.JSONDecodeError):
+            value = json.loads(value)
     if not isinstance(value, dict):
         raise _ArgumentsNotJSONError(f"expected an object, got {type(value).__name__}")
     return value

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from agent.agent import Agent, RunResult
+from agent.dispatch import parse_arguments
 from agent.errors import ModelError
 from agent.testing import FunctionModel, ScriptedModel, calls, text, tool_call
 from tests.petstore import PetAPI, pet_catalog
@@ -199,3 +200,13 @@ async def test_repeated_or_missing_call_ids_are_made_unique() -> None:
     assert len(set(ids)) == 2
     answered = [m.tool_call_id for m in model.requests[1].messages if m.role == "tool"]
     assert answered == ids
+
+
+def test_argument_text_is_parsed_leniently_only_where_unambiguous() -> None:
+    assert parse_arguments("") == {}
+    assert parse_arguments('{"petId": 1}') == {"petId": 1}
+    assert parse_arguments(json.dumps('{"petId": 1}')) == {"petId": 1}  # encoded twice
+    with pytest.raises(ValueError, match="expected an object, got list"):
+        parse_arguments("[1]")
+    with pytest.raises(ValueError, match="line 1 column"):
+        parse_arguments('{"petId": ')
