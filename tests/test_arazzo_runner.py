@@ -209,11 +209,16 @@ async def test_a_missing_required_input_stops_before_any_call(tmp_path: Path) ->
 
 
 async def test_an_unknown_operation_stops_before_any_call(tmp_path: Path) -> None:
-    wf = {"workflowId": "w", "steps": [{"stepId": "a", "operationId": "findPets"},
-                                        {"stepId": "b", "operationId": "getpet"}]}  # fmt: skip
+    wf = {
+        "workflowId": "w",
+        "steps": [
+            {"stepId": "a", "operationId": "findPets"},
+            {"stepId": "b", "operationId": "getpet"},
+        ],
+    }
     api = ShopAPI()
     with pytest.raises(
-        WorkflowDocumentError, match="unknown operation 'getpet'.*did you mean getPet"
+        WorkflowDocumentError, match=r"unknown operation 'getpet'.*did you mean getPet"
     ) as info:
         await _run(_document(tmp_path, [wf]), api)
     assert info.value.pointer == "/workflows/0/steps/1/operationId"
@@ -221,8 +226,16 @@ async def test_an_unknown_operation_stops_before_any_call(tmp_path: Path) -> Non
 
 
 async def test_an_unknown_parameter_names_what_the_operation_declares(tmp_path: Path) -> None:
-    wf = {"workflowId": "w", "steps": [{"stepId": "a", "operationId": "getPet",
-          "parameters": [{"name": "pet_id", "in": "path", "value": 1}]}]}  # fmt: skip
+    wf = {
+        "workflowId": "w",
+        "steps": [
+            {
+                "stepId": "a",
+                "operationId": "getPet",
+                "parameters": [{"name": "pet_id", "in": "path", "value": 1}],
+            }
+        ],
+    }
     with pytest.raises(
         WorkflowDocumentError, match=r"no path parameter 'pet_id' \(declared: petId \(path\)\)"
     ):
@@ -237,15 +250,24 @@ async def test_operation_path_and_goto_and_end(tmp_path: Path) -> None:
                 "stepId": "first",
                 "operationPath": "{$sourceDescriptions.shop.url}#/paths/~1pets~1{petId}/get",
                 "parameters": [{"name": "petId", "in": "path", "value": 3}],
-                "onSuccess": [{"name": "skip", "type": "goto", "stepId": "third",
-                               "criteria": [{"condition": "$response.body#/id == 3"}]}],
+                "onSuccess": [
+                    {
+                        "name": "skip",
+                        "type": "goto",
+                        "stepId": "third",
+                        "criteria": [{"condition": "$response.body#/id == 3"}],
+                    }
+                ],
             },
             {"stepId": "second", "operationId": "flaky"},
-            {"stepId": "third", "operationId": "findPets",
-             "onSuccess": [{"name": "stop", "type": "end"}]},
+            {
+                "stepId": "third",
+                "operationId": "findPets",
+                "onSuccess": [{"name": "stop", "type": "end"}],
+            },
             {"stepId": "fourth", "operationId": "flaky"},
         ],
-    }  # fmt: skip
+    }
     api = ShopAPI()
     result, _, _ = await _run(_document(tmp_path, [wf]), api)
     assert result.success
@@ -262,21 +284,36 @@ async def test_retry_honours_retry_after_then_gives_up_to_the_next_action(tmp_pa
                 "operationId": "flaky",
                 "successCriteria": [{"condition": "$statusCode == 200"}],
                 "onFailure": [
-                    {"name": "again", "type": "retry", "retryAfter": 0.5, "retryLimit": 2,
-                     "criteria": [{"condition": "$statusCode == 503"}]},
+                    {
+                        "name": "again",
+                        "type": "retry",
+                        "retryAfter": 0.5,
+                        "retryLimit": 2,
+                        "criteria": [{"condition": "$statusCode == 503"}],
+                    },
                     {"name": "fallback", "type": "goto", "stepId": "other"},
                 ],
             },
-            {"stepId": "done", "operationId": "findPets", "onSuccess": [{"name": "e", "type": "end"}]},
-            {"stepId": "other", "operationId": "getPet",
-             "parameters": [{"name": "petId", "in": "path", "value": 1}]},
+            {
+                "stepId": "done",
+                "operationId": "findPets",
+                "onSuccess": [{"name": "e", "type": "end"}],
+            },
+            {
+                "stepId": "other",
+                "operationId": "getPet",
+                "parameters": [{"name": "petId", "in": "path", "value": 1}],
+            },
         ],
-    }  # fmt: skip
+    }
     path = _document(tmp_path, [wf])
     # Recovers on the second retry; the server's Retry-After (2 s) overrules retryAfter.
     result, _, sleeps = await _run(path, ShopAPI(fail_first=2, retry_after="2"))
-    assert _steps(result)[:3] == [("call", False, "retry 1/2"), ("call", False, "retry 2/2"),
-                                  ("call", True, "next")]  # fmt: skip
+    assert _steps(result)[:3] == [
+        ("call", False, "retry 1/2"),
+        ("call", False, "retry 2/2"),
+        ("call", True, "next"),
+    ]
     assert sleeps == [2.0, 2.0]
     # Never recovers: two retries (retryAfter 0.5 s), then the next failure action.
     result, _, sleeps = await _run(path, ShopAPI(fail_first=10))
@@ -286,8 +323,16 @@ async def test_retry_honours_retry_after_then_gives_up_to_the_next_action(tmp_pa
 
 
 async def test_a_retry_after_over_the_cap_fails_the_step(tmp_path: Path) -> None:
-    wf = {"workflowId": "w", "steps": [{"stepId": "call", "operationId": "flaky",
-          "onFailure": [{"name": "again", "type": "retry", "retryAfter": 1}]}]}  # fmt: skip
+    wf = {
+        "workflowId": "w",
+        "steps": [
+            {
+                "stepId": "call",
+                "operationId": "flaky",
+                "onFailure": [{"name": "again", "type": "retry", "retryAfter": 1}],
+            }
+        ],
+    }
     result, _, sleeps = await _run(
         _document(tmp_path, [wf]), ShopAPI(fail_first=5, retry_after="3600"), retry_after_cap=60
     )
@@ -297,9 +342,17 @@ async def test_a_retry_after_over_the_cap_fails_the_step(tmp_path: Path) -> None
 
 
 async def test_failed_criteria_fail_the_workflow_with_the_condition(tmp_path: Path) -> None:
-    wf = {"workflowId": "w", "steps": [{"stepId": "a", "operationId": "findPets",
-          "successCriteria": [{"condition": "$statusCode == 201"}]},
-          {"stepId": "b", "operationId": "flaky"}]}  # fmt: skip
+    wf = {
+        "workflowId": "w",
+        "steps": [
+            {
+                "stepId": "a",
+                "operationId": "findPets",
+                "successCriteria": [{"condition": "$statusCode == 201"}],
+            },
+            {"stepId": "b", "operationId": "flaky"},
+        ],
+    }
     api = ShopAPI()
     result, _, _ = await _run(_document(tmp_path, [wf]), api)
     assert not result.success
@@ -325,20 +378,34 @@ async def test_depends_on_and_nested_workflows_share_outputs(tmp_path: Path) -> 
         },
         {
             "workflowId": "lookup",
-            "steps": [{"stepId": "get", "operationId": "getPet",
-                       "parameters": [{"reference": "$components.parameters.pet", "value": 5}],
-                       "outputs": {"id": "$response.body#/id"}}],
+            "steps": [
+                {
+                    "stepId": "get",
+                    "operationId": "getPet",
+                    "parameters": [{"reference": "$components.parameters.pet", "value": 5}],
+                    "outputs": {"id": "$response.body#/id"},
+                }
+            ],
             "outputs": {"pet": "$steps.get.outputs.id"},
         },
         {
             "workflowId": "order-pet",
-            "inputs": {"type": "object", "required": ["pet"], "properties": {"pet": {"type": "integer"}}},
-            "steps": [{"stepId": "place", "operationId": "placeOrder",
-                       "requestBody": {"payload": {"petId": "$inputs.pet"}},
-                       "outputs": {"orderId": "$response.body#/orderId"}}],
+            "inputs": {
+                "type": "object",
+                "required": ["pet"],
+                "properties": {"pet": {"type": "integer"}},
+            },
+            "steps": [
+                {
+                    "stepId": "place",
+                    "operationId": "placeOrder",
+                    "requestBody": {"payload": {"petId": "$inputs.pet"}},
+                    "outputs": {"orderId": "$response.body#/orderId"},
+                }
+            ],
             "outputs": {"orderId": "$steps.place.outputs.orderId"},
         },
-    ]  # fmt: skip
+    ]
     components = {"parameters": {"pet": {"name": "petId", "in": "path", "value": 1}}}
     api = ShopAPI()
     result, _, _ = await _run(_document(tmp_path, workflows, components=components), api, "main")
@@ -346,7 +413,10 @@ async def test_depends_on_and_nested_workflows_share_outputs(tmp_path: Path) -> 
     assert result.outputs == {"order": 1005}
     assert [r.url.path for r in api.requests] == ["/v1/pets/5", "/v1/orders"]
     assert [(s.workflow_id, s.step_id) for s in result.steps] == [
-        ("lookup", "get"), ("order-pet", "place"), ("main", "buy")]  # fmt: skip
+        ("lookup", "get"),
+        ("order-pet", "place"),
+        ("main", "buy"),
+    ]
 
 
 async def test_side_effects_need_approval(tmp_path: Path) -> None:
@@ -360,8 +430,16 @@ async def test_side_effects_need_approval(tmp_path: Path) -> None:
 
 
 async def test_a_goto_loop_is_bounded(tmp_path: Path) -> None:
-    wf = {"workflowId": "w", "steps": [{"stepId": "a", "operationId": "flaky",
-          "onSuccess": [{"name": "again", "type": "goto", "stepId": "a"}]}]}  # fmt: skip
+    wf = {
+        "workflowId": "w",
+        "steps": [
+            {
+                "stepId": "a",
+                "operationId": "flaky",
+                "onSuccess": [{"name": "again", "type": "goto", "stepId": "a"}],
+            }
+        ],
+    }
     result, _, _ = await _run(_document(tmp_path, [wf]), ShopAPI(), max_steps=5)
     assert not result.success
     assert "more than 5 step attempts" in (result.error or "")
