@@ -102,6 +102,7 @@ class Shell:
         self._executor: Executor | None = None
         self._view: TaskView | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._retired: list[Agent | Executor] = []
         self._run_store = RunStore() if options.run_store else None
         for spec in options.specs:
             self.add_spec(spec)
@@ -113,14 +114,19 @@ class Shell:
         self.specs.append(source)
         self.catalogs.append(catalog)
         self.catalog = Catalog.merge(self.catalogs) if len(self.catalogs) > 1 else catalog
-        self._agent = None  # rebuilt on the next task with the new catalog
-        self._executor = None
+        self._retire()  # rebuilt on first use with the new catalog
         return catalog
+
+    def _retire(self) -> None:
+        """Drop the agent and executor; their connections are closed by ``aclose``."""
+        self._retired.extend(x for x in (self._agent, self._executor) if x is not None)
+        self._agent = None
+        self._executor = None
 
     def set_model(self, opened: OpenedModel) -> None:
         self.model, self.model_error = opened.client, opened.error
         self.model_info = opened.description
-        self._agent = None
+        self._retire()
 
     @property
     def agent(self) -> Agent | None:
@@ -144,15 +150,16 @@ class Shell:
         return self._executor
 
     def reset(self) -> None:
-        if self._agent is not None:
-            self._agent.reset()
+        """A new conversation; "always" approvals are forgotten (the executors' too)."""
+        self._retire()
         self.always.clear()
         self.last = None
 
     async def aclose(self) -> None:
-        for closable in (self._agent, self._executor):
-            if closable is not None:
-                await closable.aclose()
+        self._retire()
+        for closable in self._retired:
+            await closable.aclose()
+        self._retired.clear()
         if self.model is not None:
             await self.model.aclose()
 

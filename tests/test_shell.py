@@ -362,3 +362,20 @@ async def test_the_shell_starts_with_no_spec_and_no_model(closing: list[Shell]) 
     assert "No spec is loaded either" in out.getvalue()
     await run_command(shell, out, f"/spec add {demo_spec()}")
     assert "11 tools in all" in out.getvalue()
+
+
+async def test_reset_forgets_always_approvals(demo: DemoServer, closing: list[Shell]) -> None:
+    new = {"body": {"project_id": "ops", "title": "Rotate keys"}}
+    model = ScriptedModel(
+        [calls(tool_call("createTask", new)), text("one"), calls(tool_call("createTask", new)),
+         text("two")]
+    )  # fmt: skip
+    shell, out = make_shell(demo, model)
+    closing.append(shell)
+    shell.ask = answers = Answers("w", "d")
+    await shell.run_task("create a task")
+    await run_command(shell, out, "/reset")
+    await shell.run_task("create it again")
+    assert len(answers.questions) == 2
+    titles = [t["title"] for t in demo.store.tasks.values()]
+    assert titles.count("Rotate keys") == 1
