@@ -35,11 +35,22 @@ DEFAULT_VIEW_CHARS = 8_000
 _LEVELS: tuple[tuple[int, int, int, int], ...] = (
     (10, 400, 60, 8),
     (5, 200, 40, 6),
-    (3, 120, 25, 5),
-    (2, 80, 15, 4),
-    (1, 40, 10, 3),
-    (1, 24, 6, 2),
+    (10, 120, 12, 4),  # several items with their telling keys beat two items in full
+    (5, 120, 12, 4),
+    (3, 80, 8, 3),
+    (2, 40, 6, 3),
+    (1, 24, 4, 2),
 )
+# Keys that say which object this is, kept first when an object must lose keys.
+_IDENTITY_KEYS = frozenset(
+    {
+        "id", "number", "name", "title", "login", "key", "slug", "state", "status", "full_name",
+        "email", "username", "display_name", "type", "sha", "ref", "version", "label",
+    }
+)  # fmt: skip
+# Keys rarely worth the characters in a shortened view (GitHub repeats a dozen *_url per user).
+_NOISE_KEYS = frozenset({"node_id", "gravatar_id", "avatar_url", "etag"})
+_NOISE = 3  # rank of such keys
 _PAGINATION_KEYS = frozenset(
     {
         "next", "next_page", "nextpage", "next_page_token", "nextpagetoken", "next_cursor",
@@ -113,7 +124,12 @@ def view(
     hints = pagination(headers or {}, body)
     if hints:
         head["pagination"] = hints
-    head["shape"] = shape(body)
+    # The shape shares the budget with the items: a wide one (GitHub's issue: 40 keys, users
+    # nested) is kept shallower so that the body keeps room.
+    head["shape"] = next(
+        (s for d in (3, 2) if len(dumps(s := shape(body, depth=d))) <= limit // 4),
+        shape(body, depth=1),
+    )
     for items, chars, keys, depth in _LEVELS:
         text = dumps({**head, "body": trim(body, items, chars, keys, depth)})
         if len(text) <= limit:
@@ -139,12 +155,36 @@ def trim(value: JSONValue, items: int, chars: int, keys: int, depth: int) -> JSO
         if depth <= 0:
             return f"{{…{len(value)} keys}}"
         out: JSONObject = {}
-        for key in list(value)[:keys]:
+        for key in _telling_keys(value, keys):
             out[key] = trim(value[key], items, chars, keys, depth - 1)
         if len(value) > keys:
             out["…"] = f"+{len(value) - keys} more keys"
         return out
     return value
+
+
+def _telling_keys(obj: JSONObject, keys: int) -> list[str]:
+    """Up to ``keys`` most telling keys of ``obj``, in their original order.
+
+    Once an object has to lose keys, links and ids of other systems go first and entirely:
+    their room is better spent on more items.
+    """
+    if len(obj) <= keys:
+        return list(obj)
+    ranks = {key: _key_rank(key, value) for key, value in obj.items()}
+    kept = sorted((k for k in obj if ranks[k] < _NOISE), key=lambda k: ranks[k])[:keys]
+    return [key for key in obj if key in kept]
+
+
+def _key_rank(key: str, value: JSONValue) -> int:
+    lower = key.lower()
+    if lower in _IDENTITY_KEYS:
+        return 0
+    if lower in _NOISE_KEYS or lower.endswith(("url", "_link")):
+        return _NOISE
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return _NOISE
+    return 2 if isinstance(value, (dict, list)) else 1
 
 
 def shape(value: JSONValue, depth: int = 3, keys: int = 25) -> JSONValue:

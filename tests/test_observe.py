@@ -121,3 +121,16 @@ def test_a_whole_page_still_says_there_is_a_next_page() -> None:
         "pagination": {"next": "https://api.example.com/issues?page=2"},
         "body": [{"id": 1}],
     }
+
+
+def test_shortened_objects_keep_their_telling_keys() -> None:
+    issue: dict[str, object] = {f"{k}_url": f"https://api.example.com/{k}" for k in "abcdefghij"}
+    issue |= {"node_id": "MDU6", "id": 7, "title": "Found a bug", "state": "open", "comments": 2}
+    issue["user"] = {"login": "octocat", "avatar_url": "https://x/y.png", "id": 1}
+    body = [dict(issue, number=n) for n in range(40)]
+    data = json.loads(view({"status": 200, "handle": "r1"}, body, handle="r1", limit=2_000))
+    first = data["body"][0]
+    assert {"id", "number", "title", "state"} <= set(first)
+    assert "a_url" not in first
+    assert "node_id" not in first
+    assert len(data["body"]) >= 5  # several items rather than one in full
