@@ -37,7 +37,8 @@ from tools.model import JSONObject, JSONValue, Tool
 from tools.redact import PLACEHOLDER
 
 _MAX_LEAVES = 20_000  # per response body: enough for real pages, bounded for huge ones
-_SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
+_SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")  # output names (the spec's key pattern)
+_ID = re.compile(r"[^A-Za-z0-9_\-]+")  # step ids and source names (the spec's id pattern)
 
 
 class ExportError(AgentError):
@@ -122,7 +123,7 @@ def export_workflow(
     taken: list[str] = []
     for call in calls:
         tool = _tool(pool, call.tool)
-        step_id = _unique(_SAFE.sub("-", tool.operation_id or tool.name), taken)
+        step_id = _unique(_ID.sub("-", tool.operation_id or tool.name), taken)
         taken.append(step_id)
         ex.steps.append(_Step(step_id, tool, call))
         ex.index.append(_index(call.result.body if call.result else None))
@@ -262,7 +263,7 @@ def _sources(tools: list[Tool], base_dir: Path | None) -> dict[str, tuple[str, s
         if tool.source in found:
             continue
         stem = Path(tool.source.split("?")[0]).stem or "api"
-        name = _unique(_SAFE.sub("-", stem).strip("-.") or "api", {n for n, _ in found.values()})
+        name = _unique(_ID.sub("-", stem).strip("-") or "api", {n for n, _ in found.values()})
         url = tool.source
         if base_dir is not None and "://" not in url and os.path.isabs(url):
             url = os.path.relpath(url, base_dir)
