@@ -174,9 +174,13 @@ class ToolView:
             return list(self._focus)
         chosen: list[str] = []
         used = sum(self._meta_tokens.values())
+        newest = self._found[0] if self._found else None
         for name in dict.fromkeys([*self._found, *self._focus]):
             cost = self.tokens(name)
-            if used + cost <= self.budget_tokens:
+            # The operation found or called last is shown even when it alone is over budget
+            # (GitHub's ruleset operations: ~4,600 tokens): without its schema the model could
+            # only guess the arguments.
+            if used + cost <= self.budget_tokens or name == newest:
                 chosen.append(name)
                 used += cost
         return [self.search_name, self.extract_name, *chosen]

@@ -139,3 +139,14 @@ def test_meta_tools_step_aside_for_api_operations_of_the_same_name() -> None:
     assert "extract" in view.names()
     assert view.offers("baton_extract")
     assert not view.offers("extract")  # the API's own operation, dispatched to the executor
+
+
+def test_the_newest_found_operation_is_shown_even_over_budget() -> None:
+    huge = make_tool("bulkImport", "Import everything", params=400)
+    catalog = Catalog([huge, *big_catalog(100)])
+    view = ToolView(catalog, budget_tokens=2_000)
+    assert view.tokens("bulkImport") > 2_000
+    view.focus("create a refund")
+    assert "bulkImport" not in view.names()
+    view.bring_into_view(["bulkImport"])
+    assert view.names()[2] == "bulkImport"
