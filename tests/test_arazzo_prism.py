@@ -144,11 +144,15 @@ async def test_examples_that_cannot_bind_say_exactly_why(
     if overrides:
         overrides = {k: str(_example(v)) for k, v in overrides.items()}
     with pytest.raises(WorkflowDocumentError) as info:
-        doc = load_arazzo(_example(name))
-        catalogs = load_sources(doc, lambda loc, server: ingest_spec(loc), overrides=overrides)
-        await WorkflowRunner(doc, catalogs, {}).run(workflow, {})
+        await _bind_and_run(name, workflow, overrides)
     assert words in str(info.value)
     assert str(info.value).startswith(str(_example(name)) + "#/")
+
+
+async def _bind_and_run(name: str, workflow: str | None, overrides: dict[str, str] | None) -> None:
+    doc = load_arazzo(_example(name))
+    catalogs = load_sources(doc, lambda loc, server: ingest_spec(loc), overrides=overrides)
+    await WorkflowRunner(doc, catalogs, {}).run(workflow, {})
 
 
 def test_the_cli_runs_an_example_on_prism(
