@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx2
+from jsonschema import Draft202012Validator
 
 from tools.breaker import CircuitBreaker
 from tools.call import CallResult, PreparedRequest
@@ -75,7 +76,6 @@ class _Prepared:
     wire: WireRequest
     hosts: HostPolicy
     secret_headers: frozenset[str]
-    request: PreparedRequest
 
 
 class Executor:
@@ -116,11 +116,13 @@ class Executor:
         self._validator = ArgumentValidator()
         self._redactor = Redactor()
         self._known_secrets: set[str] = set()
+        self._contracts: dict[int, tuple[JSONObject, Draft202012Validator]] = {}
+        self._hosts: dict[str, tuple[Tool, HostPolicy]] = {}  # per tool: same hosts every call
 
     # -- public API ------------------------------------------------------------------------
     async def prepare(self, tool: str, args: JSONObject) -> PreparedRequest:
         """Validate, build and authorize the call; check its host. Sends nothing."""
-        return (await self._prepare(tool, args)).request
+        return self._shown(await self._prepare(tool, args))
 
     async def call(
         self,
@@ -140,15 +142,15 @@ class Executor:
         if dry_run:
             if on_event is not None:
                 on_event(PolicyDecision(tool=tool, decision="dry_run", reason="dry run requested"))
-            return prepared.request
+            return self._shown(prepared)
         if SideEffectGate.needs_confirmation(prepared.tool):
-            decision, reason = await self._gate.decide(prepared.tool, prepared.request)
+            decision, reason = await self._gate.decide(prepared.tool, self._shown(prepared))
             if on_event is not None:
                 on_event(PolicyDecision(tool=tool, decision=decision, reason=reason))
             if decision == "deny":
                 raise SideEffectDeniedError(tool, reason)
             if decision == "dry_run":
-                return prepared.request
+                return self._shown(prepared)
         return await self._send(prepared, on_event)
 
     def redact(self, obj: JSONValue) -> JSONValue:
@@ -182,19 +184,29 @@ class Executor:
         wire = await self.credentials.apply(
             tool, self.catalog.security_schemes, built, self._client
         )
-        hosts = HostPolicy(tool, self.policy, self.server)
+        cached = self._hosts.get(tool.name)
+        if cached is None or cached[0] is not tool:
+            cached = self._hosts[tool.name] = (tool, HostPolicy(tool, self.policy, self.server))
+        hosts = cached[1]
         hosts.check(wire.url)
         self._learn_secrets()
-        request = PreparedRequest(
-            tool=tool.name,
+        return _Prepared(tool, built, wire, hosts, _added_headers(built, wire))
+
+    def _shown(self, prepared: _Prepared) -> PreparedRequest:
+        """The prepared request as people and the model may see it: secrets redacted.
+
+        Built only when shown (dry run, confirmation, ``prepare``), not for every call.
+        """
+        wire = prepared.wire
+        return PreparedRequest(
+            tool=prepared.tool.name,
             method=wire.method,
             url=self._redactor.redact_text(wire.url),
             headers=self._redactor.redact_headers(_joined(wire.headers)),
             body=self._redactor.redact(wire.display_body),
             media_type=wire.media_type,
-            side_effect=tool.binding.side_effect,
+            side_effect=prepared.tool.binding.side_effect,
         )
-        return _Prepared(tool, built, wire, hosts, _added_headers(built, wire), request)
 
     def _base_url(self, tool: Tool) -> str:
         if self.server:
@@ -253,12 +265,11 @@ class Executor:
         media_type = content_type.split(";", 1)[0].strip().lower() if content_type else None
         if binary is None:
             schema = self.catalog.response_schema(tool.name, reply.status, media_type)
-            drift = check_contract(schema, body)
+            drift = [] if self._conforms(schema, body) else check_contract(schema, body)
             if drift:
                 drift = [self._redact_text(p) for p in drift]
                 warnings.extend(drift)
                 recorder.emit(ContractDrift(tool=tool.name, status=reply.status, problems=drift))
-        self._learn_secrets()
         return CallResult(
             tool=tool.name,
             status=reply.status,
@@ -272,6 +283,25 @@ class Executor:
             warnings=[self._redact_text(w) for w in warnings],
         )
 
+    def _conforms(self, schema: JSONObject | None, body: JSONValue) -> bool:
+        """Fast path for the common case: a compiled validator per schema says "valid".
+
+        Only a body that fails it goes through ``check_contract`` for its drift messages.
+        """
+        if not schema:
+            return True
+        cached = self._contracts.get(id(schema))
+        if cached is None or cached[0] is not schema:
+            try:
+                cached = (schema, Draft202012Validator(schema))
+            except Exception:  # a broken schema: check_contract reports it as drift
+                return False
+            self._contracts[id(schema)] = cached
+        try:
+            return bool(cached[1].is_valid(body))
+        except Exception:  # e.g. an unresolvable $ref: let check_contract describe it
+            return False
+
     # -- secrets ---------------------------------------------------------------------------
     def _learn_secrets(self) -> None:
         # OAuth tokens appear during a call: pick up whatever the credentials know now.
@@ -280,7 +310,7 @@ class Executor:
             self._known_secrets.add(secret)
 
     def _redact_text(self, text: str) -> str:
-        self._learn_secrets()
+        # Secrets were learned when credentials were applied (tokens are fetched there).
         return self._redactor.redact_text(text)
 
 

@@ -23,6 +23,7 @@ It must not send requests; it only decides.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -76,6 +77,7 @@ def host_of(url: str) -> str:
     return host.rstrip(".")
 
 
+@functools.lru_cache(maxsize=4096)
 def address_risk(host: str) -> str | None:
     """Why an address literal (or localhost) is not a public host; None when it is one."""
     host = host.lower().rstrip(".")
@@ -138,11 +140,19 @@ class HostPolicy:
             self._private_ok.add(chosen)
         hosts.discard("")
         self.hosts = frozenset(hosts)
+        self._passed: dict[str, str] = {}  # "scheme://netloc" already allowed -> its host
 
     def check(self, url: str, *, redirected_from: str | None = None) -> str:
         """Return the URL's host, or raise ``HostNotAllowedError`` saying why and how to allow."""
-        scheme = urlsplit(url).scheme.lower()
-        host = host_of(url)
+        origin = _origin(url)
+        passed = self._passed.get(origin)
+        if passed is not None:  # every call of a tool goes to the same few origins
+            return passed
+        try:
+            parts = urlsplit(url)
+            scheme, host = parts.scheme.lower(), (parts.hostname or "").rstrip(".")
+        except ValueError:
+            scheme, host = "", ""
         via = f" (redirect from {redirected_from})" if redirected_from else ""
         if scheme not in ("http", "https"):
             raise HostNotAllowedError(host or url, f"only http and https URLs are sent{via}")
@@ -157,6 +167,8 @@ class HostPolicy:
         risk = address_risk(host)
         if risk and not self.private_allowed(host):
             raise HostNotAllowedError(host, _private_reason(risk, via))
+        if origin and len(self._passed) < 256:
+            self._passed[origin] = host
         return host
 
     def private_allowed(self, host: str) -> bool:
@@ -174,6 +186,16 @@ class HostPolicy:
             risk = None if ip is None else _ip_risk(ip)
             if risk:
                 raise HostNotAllowedError(host, _private_reason(risk, f" (resolves to {address})"))
+
+
+def _origin(url: str) -> str:
+    """``scheme://netloc`` of a URL by plain string search ("" when unsure: no caching)."""
+    start = url.find("//")
+    if start < 0:
+        return ""
+    end = url.find("/", start + 2)
+    origin = url if end < 0 else url[:end]
+    return "" if "?" in origin or "#" in origin or "\\" in origin else origin
 
 
 def _private_reason(risk: str, via: str) -> str:
