@@ -432,3 +432,24 @@ async def test_a_server_slower_than_the_timeout_is_a_model_error(server: ChatSer
     async with client(server, timeout=0.3, max_retries=0, stream=False) as llm:
         with pytest.raises(ModelError, match="timed out"):
             await llm.complete(USER, [])
+
+
+async def test_rate_limit_that_outlasts_the_retries_is_a_model_error(server: ChatServer) -> None:
+    limited = {"error": {"message": "Rate limit reached"}}
+    server.queue(*[Reply(429, limited, headers={"Retry-After-Ms": "20"}) for _ in range(2)])
+    async with client(server, max_retries=1) as llm:
+        with pytest.raises(ModelError, match="HTTP 429: Rate limit reached") as caught:
+            await llm.complete(USER, TOOLS)
+    assert caught.value.status == 429
+    assert len(server.requests) == 2
+
+
+async def test_a_retry_after_beyond_two_minutes_is_not_waited_for(server: ChatServer) -> None:
+    limited = {"error": {"message": "quota exhausted for the day"}}
+    server.queue(Reply(429, limited, headers={"Retry-After": "3600"}))
+    async with client(server) as llm:
+        started = time.monotonic()
+        with pytest.raises(ModelError, match="HTTP 429"):
+            await llm.complete(USER, TOOLS)
+    assert time.monotonic() - started < 5
+    assert len(server.requests) == 1
