@@ -135,7 +135,6 @@ async def test_oauth_client_credentials_is_accepted_but_has_no_token_to_check(
     ],
 )
 async def test_examples_that_cannot_bind_say_exactly_why(
-    prism: PrismFactory,
     name: str,
     workflow: str | None,
     overrides: dict[str, str] | None,

@@ -143,6 +143,7 @@ class WorkflowRunner:
         if handoff is not None:
             return handoff.model_copy(update={"workflow_id": wf.workflowId})
         outputs, warnings = self._outputs(wf, flow.scope)
+        warnings = warnings if success else []  # a failed run's missing outputs say nothing new
         status = flow.last.status if flow.last else None
         return WorkflowResult(
             workflow_id=wf.workflowId,
