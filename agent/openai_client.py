@@ -47,7 +47,7 @@ from agent.errors import (
     ModelError,
     ModelNotFoundError,
 )
-from agent.llm import TextSink, check_model_url
+from agent.llm import TextSink, check_model_url, is_loopback_url
 from agent.messages import Message, ModelTurn, ToolCall, Usage
 from tools.model import JSONObject
 
@@ -212,7 +212,8 @@ class OpenAIClient:
         if isinstance(exc, openai.APITimeoutError):
             return ModelError(f"{where} timed out", model=self.model)
         if isinstance(exc, openai.APIConnectionError):
-            return ModelError(f"could not reach {where}: {detail}", model=self.model)
+            hint = "; is the server running?" if is_loopback_url(self.base_url) else ""
+            return ModelError(f"could not reach {where}: {detail}{hint}", model=self.model)
         return ModelError(f"{where} failed: {detail}", model=self.model)
 
     def _scrub(self, text: str) -> str:
