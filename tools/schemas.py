@@ -1,0 +1,381 @@
+"""OpenAPI Schema Objects (Swagger 2.0, 3.0, 3.1) converted to JSON Schema draft 2020-12.
+
+Owns the keyword-level translation and its memo. Every ``$ref`` becomes a placeholder
+``{"$ref": "#/$defs/<Name>"}`` naming a *component* (a referenced location); components are
+converted once, lazily, and ``tools.schema_build`` assembles each tool's ``$defs`` from them.
+Conversion never follows a reference, so recursive schemas cannot loop here.
+
+Translation rules (each because the output must validate under the 2020-12 meta-schema and be
+something a model can use):
+- 3.0 ``nullable`` and Swagger's ``x-nullable`` become a ``"null"`` type (or ``anyOf`` null
+  when the schema has no ``type``); 3.1 type arrays are kept.
+- 3.0 boolean ``exclusiveMaximum``/``exclusiveMinimum`` become the 2020-12 numeric forms.
+- ``example`` becomes ``examples``; ``discriminator`` keeps its ``propertyName`` only (the
+  mapping's targets are already the ``oneOf``/``anyOf`` branches).
+- Swagger's ``type: file`` is a binary string.
+- Request schemas (``request=True``) drop ``readOnly`` properties and their ``required`` entries.
+- OpenAPI-only or unknown keywords (``xml``, ``externalDocs``, ``x-*``, ...) and keywords
+  whose value is malformed (a negative ``minLength``, a ``pattern`` Python cannot compile, an
+  unknown ``type``) are dropped instead of failing the whole operation: a looser schema is
+  still a correct description of the arguments, an invalid one is unusable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal
+
+from tools.model import JSONObject, JSONValue
+from tools.refs import Loc, RefError, Resolver, ref_target
+
+Dialect = Literal["oas2", "oas30", "oas31"]
+DEFS_PREFIX = "#/$defs/"
+_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
+# Inline nesting deeper than this is cut to {} (deep-circular fixtures reach ~100 levels).
+MAX_DEPTH = 120
+_NAME_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
+_COMPONENT_POINTER = re.compile(r"^/(?:components/schemas|definitions|\$defs)/([^/]+)$")
+
+
+def _nonneg_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _positive(v: Any) -> bool:
+    return _number(v) and v > 0
+
+
+def _string(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _boolean(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _anything(v: Any) -> bool:
+    return True
+
+
+def _string_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(s, str) for s in v)
+
+
+def _regex(v: Any) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        with warnings.catch_warnings():
+            # "Possible nested set" FutureWarnings are about future Python, not this pattern.
+            warnings.simplefilter("ignore")
+            re.compile(v)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
+
+
+# Keywords copied as they are when their value passes the check.
+_SCALARS: dict[str, Callable[[Any], bool]] = {
+    "title": _string,
+    "description": _string,
+    "format": _string,
+    "contentMediaType": _string,
+    "contentEncoding": _string,
+    "pattern": _regex,
+    "default": _anything,
+    "const": _anything,
+    "multipleOf": _positive,
+    "maximum": _number,
+    "minimum": _number,
+    "maxLength": _nonneg_int,
+    "minLength": _nonneg_int,
+    "maxItems": _nonneg_int,
+    "minItems": _nonneg_int,
+    "maxProperties": _nonneg_int,
+    "minProperties": _nonneg_int,
+    "maxContains": _nonneg_int,
+    "minContains": _nonneg_int,
+    "uniqueItems": _boolean,
+    "readOnly": _boolean,
+    "writeOnly": _boolean,
+    "deprecated": _boolean,
+}
+_ONE_SCHEMA = frozenset(
+    {
+        "not",
+        "contains",
+        "propertyNames",
+        "if",
+        "then",
+        "else",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "contentSchema",
+    }
+)
+_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas"})
+# Keywords handled after the loop (they depend on others).
+_LATER = frozenset(
+    {"nullable", "x-nullable", "exclusiveMaximum", "exclusiveMinimum", "required", "example"}
+)
+
+
+class Converted:
+    """One converted schema and the component names its placeholders point to (in order)."""
+
+    __slots__ = ("refs", "schema")
+
+    def __init__(self, schema: JSONValue, refs: list[str]) -> None:
+        self.schema = schema
+        self.refs = refs
+
+
+class SchemaConverter:
+    """Converts schemas of one spec, memoized per source node and mode (request/response)."""
+
+    def __init__(self, resolver: Resolver, dialect: Dialect) -> None:
+        self.resolver = resolver
+        self.dialect = dialect
+        self.warnings: list[str] = []
+        # Keyed by id(): the source node is kept in the value so its id is never reused.
+        self._memo: dict[tuple[int, bool], tuple[JSONValue, Converted]] = {}
+        self._ref_names: dict[tuple[str, str], str] = {}
+        self._loc_names: dict[Loc, str] = {}
+        self._locs: dict[str, Loc] = {}
+        self._components: dict[tuple[str, bool], Converted] = {}
+
+    # -- public ---------------------------------------------------------------------------
+    def convert(self, node: JSONValue, base_uri: str, *, request: bool) -> Converted:
+        """The 2020-12 form of an inline schema written in document ``base_uri``."""
+        key = (id(node), request)
+        hit = self._memo.get(key)
+        if hit is None:
+            refs: list[str] = []
+            schema = self._schema(node, base_uri, request, refs, 0)
+            hit = self._memo[key] = (node, Converted(schema, refs))
+        return hit[1]
+
+    def component(self, name: str, *, request: bool) -> Converted:
+        """The converted body of a referenced schema; RefError when its target is missing."""
+        key = (name, request)
+        hit = self._components.get(key)
+        if hit is None:
+            loc = self._locs[name]
+            node = self.resolver.node(loc)
+            hit = self.convert(node, loc[0], request=request)
+            self._components[key] = hit
+        return hit
+
+    def location(self, name: str) -> Loc:
+        return self._locs[name]
+
+    def name_for(self, loc: Loc) -> str:
+        """The ``$defs`` name of a location: readable, sanitized, unique within the spec."""
+        name = self._loc_names.get(loc)
+        if name is not None:
+            return name
+        uri, pointer = loc
+        match = _COMPONENT_POINTER.match(pointer)
+        if match:
+            base = match.group(1).replace("~1", "/").replace("~0", "~")
+        elif pointer:
+            base = "_".join(t for t in pointer.split("/") if t)
+        else:
+            base = uri.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        base = _NAME_BAD.sub("_", base).strip("_") or "schema"
+        if len(base) > 60:
+            digest = hashlib.sha1(base.encode()).hexdigest()[:6]  # noqa: S324 - naming only
+            base = f"{base[:53]}_{digest}"
+        name, n = base, 1
+        while name in self._locs:
+            n += 1
+            name = f"{base}_{n}"
+        self._loc_names[loc] = name
+        self._locs[name] = loc
+        return name
+
+    # -- conversion -----------------------------------------------------------------------
+    def _schema(
+        self, node: JSONValue, base: str, request: bool, refs: list[str], depth: int
+    ) -> JSONValue:
+        if isinstance(node, bool):
+            return node
+        if not isinstance(node, dict):
+            return {}
+        if depth > MAX_DEPTH:
+            self.warnings.append(f"{base}: schema nested deeper than {MAX_DEPTH} levels was cut")
+            return {}
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return self._ref(node, ref, base, request, refs, depth)
+        out: JSONObject = {}
+        for key, value in node.items():
+            check = _SCALARS.get(key)
+            if check is not None:
+                if check(value):
+                    out[key] = value
+            elif key in _LATER:
+                continue
+            else:
+                self._structural(out, key, value, base, request, refs, depth)
+        self._finish(out, node, base, request)
+        return out
+
+    def _structural(
+        self,
+        out: JSONObject,
+        key: str,
+        value: Any,
+        base: str,
+        request: bool,
+        refs: list[str],
+        depth: int,
+    ) -> None:
+        sub = depth + 1
+        if key == "type":
+            _set_type(out, value)
+        elif key == "enum":
+            if isinstance(value, list):
+                out["enum"] = value
+        elif key == "items":
+            if isinstance(value, list):  # draft-4 tuple form, invalid in OpenAPI but seen
+                if value:
+                    out["prefixItems"] = [self._schema(v, base, request, refs, sub) for v in value]
+            else:
+                out["items"] = self._schema(value, base, request, refs, sub)
+        elif key == "additionalProperties" or key in _ONE_SCHEMA:
+            out[key] = self._schema(value, base, request, refs, sub)
+        elif key in _SCHEMA_LISTS:
+            if isinstance(value, list) and value:
+                out[key] = [self._schema(v, base, request, refs, sub) for v in value]
+        elif key in _SCHEMA_MAPS:
+            if isinstance(value, dict):
+                out[key] = self._schema_map(key, value, base, request, refs, sub)
+        elif key == "examples":
+            if isinstance(value, list):
+                out["examples"] = value
+        elif key == "dependentRequired":
+            if isinstance(value, dict) and all(_string_list(v) for v in value.values()):
+                out[key] = value
+        elif key == "discriminator" and isinstance(_get(value, "propertyName"), str):
+            out[key] = {"propertyName": value["propertyName"]}
+
+    def _schema_map(
+        self, key: str, value: JSONObject, base: str, request: bool, refs: list[str], depth: int
+    ) -> JSONObject:
+        out: JSONObject = {}
+        for name, sub in value.items():
+            if key == "patternProperties" and not _regex(name):
+                continue
+            if key == "properties" and request and self._read_only(sub, base):
+                continue
+            out[name] = self._schema(sub, base, request, refs, depth)
+        return out
+
+    def _read_only(self, node: JSONValue, base: str) -> bool:
+        if not isinstance(node, dict):
+            return False
+        if node.get("readOnly") is True:
+            return True
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            return False
+        try:
+            target = self.resolver.node(ref_target(base, ref))
+        except RefError:
+            return False
+        return isinstance(target, dict) and target.get("readOnly") is True
+
+    def _ref(
+        self, node: JSONObject, ref: str, base: str, request: bool, refs: list[str], depth: int
+    ) -> JSONValue:
+        key = (base, ref)
+        name = self._ref_names.get(key)
+        if name is None:
+            try:
+                loc = ref_target(base, ref)
+            except RefError as exc:
+                self.warnings.append(f"{base}: {exc.message}; treated as any value")
+                return {}
+            name = self._ref_names[key] = self.name_for(loc)
+        refs.append(name)
+        out: JSONObject = {"$ref": DEFS_PREFIX + name}
+        # 3.0 ignores siblings of $ref; 3.1 applies them. Descriptions help either way.
+        for word in ("description", "title", "deprecated", "default"):
+            if word in node and _SCALARS[word](node[word]):
+                out[word] = node[word]
+        if self.dialect == "oas31":
+            for word, value in node.items():
+                if word not in out and word != "$ref" and word not in _LATER:
+                    self._structural(out, word, value, base, request, refs, depth + 1)
+        if node.get("nullable") is True or node.get("x-nullable") is True:
+            return {"anyOf": [out, {"type": "null"}]}
+        return out
+
+    def _finish(self, out: JSONObject, node: JSONObject, base: str, request: bool) -> None:
+        """Keywords that depend on others: required, exclusive bounds, nullable, example."""
+        required = node.get("required")
+        if isinstance(required, list):
+            names = list(dict.fromkeys(r for r in required if isinstance(r, str)))
+            props = out.get("properties")
+            if request and isinstance(props, dict) and isinstance(node.get("properties"), dict):
+                dropped = node["properties"].keys() - props.keys()
+                names = [n for n in names if n not in dropped]
+            if names:
+                out["required"] = names
+        for word, bound in (("exclusiveMaximum", "maximum"), ("exclusiveMinimum", "minimum")):
+            value = node.get(word)
+            if value is True and bound in out:
+                out[word] = out.pop(bound)
+            elif _number(value):
+                out[word] = value
+        if "example" in node and "examples" not in out:
+            out["examples"] = [node["example"]]
+        if node.get("type") == "file":
+            out["format"] = "binary"
+        nullable = node.get("nullable") is True or node.get("x-nullable") is True
+        if nullable:
+            _make_nullable(out)
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _set_type(out: JSONObject, value: Any) -> None:
+    if isinstance(value, str):
+        if value == "file":
+            out["type"] = "string"
+        elif value in _TYPES:
+            out["type"] = value
+    elif isinstance(value, list):
+        types = list(dict.fromkeys(t for t in value if t in _TYPES))
+        if types:
+            out["type"] = types[0] if len(types) == 1 else types
+
+
+def _make_nullable(out: JSONObject) -> None:
+    kind = out.get("type")
+    if isinstance(kind, str):
+        if kind != "null":
+            out["type"] = [kind, "null"]
+    elif isinstance(kind, list):
+        if "null" not in kind:
+            out["type"] = [*kind, "null"]
+    elif out:
+        inner = dict(out)
+        out.clear()
+        out["anyOf"] = [inner, {"type": "null"}]
+        return
+    else:
+        return
+    if isinstance(out.get("enum"), list) and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
