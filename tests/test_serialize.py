@@ -146,8 +146,8 @@ QUERY_TABLE = [
     ("spaceDelimited", False, ARRAY, "color=blue%20black%20brown"),
     ("spaceDelimited", False, OBJECT, "color=R%20100%20G%20200%20B%20150"),
     ("spaceDelimited", True, ARRAY, "color=blue&color=black&color=brown"),
-    ("pipeDelimited", False, ARRAY, "color=blue|black|brown"),
-    ("pipeDelimited", False, OBJECT, "color=R|100|G|200|B|150"),
+    ("pipeDelimited", False, ARRAY, "color=blue%7Cblack%7Cbrown"),
+    ("pipeDelimited", False, OBJECT, "color=R%7C100%7CG%7C200%7CB%7C150"),
     ("pipeDelimited", True, ARRAY, "color=blue&color=black&color=brown"),
     ("deepObject", True, OBJECT, "color[R]=100&color[G]=200&color[B]=150"),
 ]
@@ -332,7 +332,7 @@ def test_form_body_with_encoding_styles() -> None:
     assert request.media_type == "application/x-www-form-urlencoded"
     assert (request.content or b"").decode() == (
         "name=Rex%20%26%20co&tags=a,b&ids=1&ids=2&filter[age]=3"
-        "&meta=%7B%22k%22%3A%22v%22%7D&R=100&G=200&B=150&pipes=x|y"
+        "&meta=%7B%22k%22%3A%22v%22%7D&R=100&G=200&B=150&pipes=x%7Cy"
     )
     assert request.display_body == body
 

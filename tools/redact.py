@@ -108,7 +108,9 @@ class Redactor:
         lower = name.lower()
         if lower in ("cookie", "set-cookie"):
             return _mask_cookie(value, self.placeholder, lower == "set-cookie")
-        if lower in _SENSITIVE_HEADERS or _SENSITIVE_NAME.search(lower):
+        # CORS headers name credentials without carrying any (Access-Control-Allow-Credentials).
+        sensitive = _SENSITIVE_NAME.search(lower) and not lower.startswith("access-control-")
+        if lower in _SENSITIVE_HEADERS or sensitive:
             if lower.endswith("authorization"):
                 match = _AUTH_SCHEME.match(value)
                 if match:

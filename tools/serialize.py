@@ -16,6 +16,9 @@ Decisions recorded here:
   is a different resource than ``/pets/{id}``.
 - ``allowReserved`` keeps RFC 3986 reserved characters as they are, except ``&``, ``=``, ``+``
   and ``#``, which would split the query or end the URL (OpenAPI 3.2 states this outright).
+- ``|`` (pipeDelimited) is sent as ``%7C``: RFC 3986 does not allow it raw in a query (Tomcat
+  refuses it) and every server decodes it. deepObject brackets stay raw (``color[R]=100``), as
+  the table shows them: Prism and some other bracket parsers match keys before decoding them.
 - Values nested inside arrays or objects (which the style table does not define) are sent as
   compact JSON text.
 - Header values containing control characters or non-ASCII are refused rather than mangled.
@@ -218,7 +221,7 @@ def form_pairs(
 
     if style == "deepObject" and isinstance(value, dict):
         return _deep_pairs(name, value, enc)
-    sep = {"spaceDelimited": "%20", "pipeDelimited": "|"}.get(style, ",")
+    sep = {"spaceDelimited": "%20", "pipeDelimited": "%7C"}.get(style, ",")
     if isinstance(value, list):
         items = [enc(scalar_text(v)) for v in value if v is not None]
         if explode:
