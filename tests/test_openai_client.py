@@ -303,7 +303,7 @@ async def test_unreachable_server_is_a_model_error() -> None:
     sock.close()  # nothing listens there now
     llm = OpenAIClient("m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
     started = time.monotonic()
-    with pytest.raises(ModelError, match="could not reach model 'm'.*is the server running"):
+    with pytest.raises(ModelError, match=r"could not reach model 'm'.*is the server running"):
         await llm.complete(USER, TOOLS)
     assert time.monotonic() - started < 5
     await llm.aclose()
