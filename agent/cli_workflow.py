@@ -289,20 +289,23 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from agent.export import catalogs_for, export_workflow, save_workflow
+    from agent.export import ExportError, catalogs_for, export_workflow, save_workflow
     from agent.runstore import RunNotFoundError
 
     try:
         transcript = RunStore().load(args.run_id)
     except RunNotFoundError as exc:
         raise UsageError(str(exc)) from exc
-    catalogs = catalogs_for(transcript)
-    if args.output is not None:
-        save_workflow(transcript, catalogs, args.output)
-        sys.stderr.write(f"wrote {args.output}\n")
-        return 0
+    try:
+        catalogs = catalogs_for(transcript)
+        if args.output is not None:
+            save_workflow(transcript, catalogs, args.output)
+            sys.stderr.write(f"wrote {args.output}\n")
+            return 0
+        document = export_workflow(transcript, catalogs)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from exc
     import yaml
 
-    document = export_workflow(transcript, catalogs)
     sys.stdout.write(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
     return 0

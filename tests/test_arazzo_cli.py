@@ -194,3 +194,36 @@ def test_inputs_are_json_when_they_parse() -> None:
     }
     with pytest.raises(UsageError, match="NAME=VALUE"):
         parse_inputs(["novalue"])
+
+
+def test_a_stored_run_exports_to_yaml_on_stdout(
+    env: Path, demo: DemoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "workflow",
+        "run",
+        str(env),
+        "--input",
+        "project=api",
+        "--input",
+        "title=Docs",
+        "--server",
+        demo.base_url,
+        "--yes",
+        "--json",
+    ]
+    assert main(argv) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["workflow", "export", run_id[:6]]) == 0
+    document = yaml.safe_load(capsys.readouterr().out)
+    steps = document["workflows"][0]["steps"]
+    assert [s["operationId"] for s in steps] == ["getProject", "createTask"]
+    assert steps[1]["requestBody"]["payload"] == {
+        "project_id": "$steps.getProject.outputs.id",
+        "title": "$inputs.title",
+    }
+
+
+def test_exporting_an_unknown_run_exits_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["workflow", "export", "nope"]) == 2
+    assert "no stored run 'nope'" in capsys.readouterr().err

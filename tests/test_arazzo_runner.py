@@ -449,3 +449,57 @@ async def test_several_workflows_need_a_choice(tmp_path: Path) -> None:
     other = {"workflowId": "other", "steps": [{"stepId": "a", "operationId": "flaky"}]}
     with pytest.raises(WorkflowDocumentError, match=r"several workflows \(buy, other\)"):
         await _run(_document(tmp_path, [FIND_AND_ORDER, other]), ShopAPI())
+
+
+async def test_goto_a_workflow_and_reusable_failure_actions(tmp_path: Path) -> None:
+    workflows = [
+        {
+            "workflowId": "main",
+            "failureActions": [{"reference": "$components.failureActions.rescue"}],
+            "steps": [
+                {
+                    "stepId": "bad",
+                    "operationId": "getPet",
+                    "parameters": [{"name": "petId", "in": "path", "value": 1}],
+                    "successCriteria": [{"condition": "$response.body#/name == 'Fido'"}],
+                },
+                {"stepId": "never", "operationId": "flaky"},
+            ],
+        },
+        {
+            "workflowId": "rescue",
+            "steps": [
+                {
+                    "stepId": "list",
+                    "operationId": "findPets",
+                    "outputs": {"n": "$response.body#/0/name"},
+                }
+            ],
+            "outputs": {"name": "$steps.list.outputs.n"},
+        },
+    ]
+    components = {
+        "failureActions": {"rescue": {"name": "rescue", "type": "goto", "workflowId": "rescue"}}
+    }
+    api = ShopAPI()
+    result, _, _ = await _run(_document(tmp_path, workflows, components=components), api, "main")
+    assert result.success
+    assert result.outputs == {"name": "Rex"}  # control went to rescue: its outputs are the result
+    assert [(s.step_id, s.next) for s in result.steps] == [
+        ("bad", "goto workflow rescue"),
+        ("list", "next"),
+    ]
+    assert [r.url.path for r in api.requests] == ["/v1/pets/1", "/v1/pets"]
+
+
+async def test_workflows_of_other_arazzo_documents_are_refused_clearly(tmp_path: Path) -> None:
+    wf = {
+        "workflowId": "w",
+        "steps": [{"stepId": "a", "workflowId": "$sourceDescriptions.other.login"}],
+    }
+    path = _document(tmp_path, [wf])
+    raw = yaml.safe_load(path.read_text())
+    raw["sourceDescriptions"].append({"name": "other", "url": "./o.arazzo.yaml", "type": "arazzo"})
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(WorkflowDocumentError, match="another Arazzo document is not supported"):
+        await _run(path, ShopAPI())

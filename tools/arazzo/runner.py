@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from tools.arazzo.criteria import compile_criterion
-from tools.arazzo.errors import ExpressionError, WorkflowInputError
+from tools.arazzo.errors import ExpressionError, WorkflowDocumentError, WorkflowInputError
 from tools.arazzo.expressions import (
     MISSING,
     Exchange,
@@ -36,6 +36,7 @@ from tools.arazzo.expressions import (
 from tools.arazzo.model import Action, ArazzoDocument, Criterion, Step, Workflow
 from tools.arazzo.plan import (
     actions_for,
+    all_actions,
     check_inputs,
     choose_workflow,
     inputs_for,
@@ -91,6 +92,7 @@ class WorkflowRunner:
         """Bind every step a run of ``start`` can reach; WorkflowDocumentError if one fails."""
         for wf in reachable(self.doc, start):
             for step in wf.steps:
+                _refuse_external(self.doc, wf, step)
                 if step.workflowId:
                     continue
                 bound = bind_step(self.doc, step, self.catalogs)
@@ -343,6 +345,24 @@ class WorkflowRunner:
     def _emit(self, event: StepRecord | WorkflowRecord) -> None:
         if self.on_event is not None:
             self.on_event(event)
+
+
+def _refuse_external(doc: ArazzoDocument, wf: Workflow, step: Step) -> None:
+    """Workflows of other Arazzo documents (``$sourceDescriptions.<arazzo>.<id>``): not yet."""
+    refs = [(f"{step.pointer}/workflowId", step.workflowId)]
+    refs += [(a.pointer, a.workflowId) for a in all_actions(doc, wf, step)]
+    for pointer, ref in refs:
+        if ref and ref.startswith("$"):
+            raise WorkflowDocumentError(
+                doc.location,
+                [
+                    (
+                        pointer,
+                        f"{ref}: running workflows "
+                        "of another Arazzo document is not supported yet; copy the workflow in",
+                    )
+                ],
+            )
 
 
 @dataclass(frozen=True)
