@@ -35,6 +35,7 @@ from tools.model import JSONObject
 __all__ = [
     "BLOCK_REMOTE_MODELS_ENV",
     "FunctionModel",
+    "FunctionResult",
     "ModelFunction",
     "ModelRequest",
     "ScriptedModel",
