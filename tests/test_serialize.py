@@ -166,6 +166,18 @@ def test_deep_object_nests_brackets_and_repeats_arrays() -> None:
     assert query == "color[name]=Rex&color[owner][city]=Oslo&color[tags]=a&color[tags]=b"
 
 
+def test_query_names_keep_their_brackets_but_nothing_else_raw() -> None:
+    tool = make_tool(
+        "/t",
+        [
+            param("query", "form", True, name="page[size]"),
+            param("query", "form", True, name="a b&c"),
+        ],
+    )
+    request = build(tool, {"page[size]": 5, "a b&c": "x"})
+    assert urlsplit(request.url).query == "page[size]=5&a%20b%26c=x"
+
+
 def test_query_primitives_booleans_and_numbers() -> None:
     assert query_of("form", True, True) == "color=true"
     assert query_of("form", True, 2.5) == "color=2.5"

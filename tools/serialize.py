@@ -203,9 +203,15 @@ def _fill_template(template: str, values: dict[str, str], problems: Problems) ->
 
 
 # -- query and cookie ----------------------------------------------------------------------------
+def query_name(name: str) -> str:
+    """A query or form field name as the spec spells it, encoded; brackets kept
+    (``page[size]``, ``filter[]``) for the same reason as deepObject keys."""
+    return quote(name, safe=UNRESERVED + "[]")
+
+
 def query_pairs(arg: ArgBinding, value: JSONValue) -> list[str]:
     """``name=value`` pieces of the query string for one parameter, already encoded."""
-    name = encode(arg.wire_name)
+    name = query_name(arg.wire_name)
     if arg.content_type:
         return [f"{name}={encode(content_text(value, arg.content_type))}"]
     return form_pairs(name, value, arg.style, arg.explode, allow_reserved=arg.allow_reserved)

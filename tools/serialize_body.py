@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.model import BodyBinding, EncodingRule, JSONObject, JSONValue, Tool
-from tools.serialize import content_text, encode, form_pairs, scalar_text
+from tools.serialize import content_text, encode, form_pairs, query_name, scalar_text
 
 if TYPE_CHECKING:
     from tools.serialize import Problems
@@ -93,7 +93,7 @@ def _form(binding: BodyBinding, value: JSONObject) -> Body:
         if item is None:
             continue
         rule = binding.encoding.get(key) or EncodingRule()
-        name = encode(key)
+        name = query_name(key)
         if rule.style is None and rule.content_type and isinstance(item, dict | list):
             pieces.append(f"{name}={encode(content_text(item, rule.content_type))}")
             continue
