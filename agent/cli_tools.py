@@ -19,7 +19,7 @@ from pydantic_core import to_json
 from agent.cli import UsageError
 from tools.cache import load_catalog
 from tools.catalog import Catalog
-from tools.model import Tool
+from tools.search import ToolBrief
 
 FORMATS = ("table", "openai", "json")
 COLUMNS = ("name", "method", "path", "side effect", "summary")
@@ -45,29 +45,31 @@ def run(args: argparse.Namespace) -> int:
     catalog = Catalog.merge(
         [load_catalog(s, server=args.server, use_cache=not args.no_cache) for s in args.specs]
     )
-    tools = select(catalog, args.search, args.limit)
+    names = select(catalog, args.search, args.limit)
     if args.format == "openai":
-        _print_json(catalog.to_openai([t.name for t in tools], strict=args.strict))
+        _print_json(catalog.to_openai(names, strict=args.strict))
     elif args.format == "json":
-        _print_json(_subset(catalog, tools).to_json())
+        _print_json(_subset(catalog, names).to_json())
     else:
-        _print_table(catalog, tools, searched=bool(args.search))
+        _print_table(catalog, names, searched=bool(args.search))
     return 0
 
 
-def select(catalog: Catalog, query: str | None, limit: int | None) -> list[Tool]:
-    """The tools to show: the best matches for ``query`` (10 unless ``limit``), else all."""
+def select(catalog: Catalog, query: str | None, limit: int | None) -> list[str]:
+    """Names of the tools to show: the best matches for ``query`` (10 unless ``limit``), else
+    all. Names, not tools: a cached catalog builds a tool's schemas only when they are printed.
+    """
     if query:
-        return [hit.tool for hit in catalog.search(query, limit=limit or 10)]
-    tools = list(catalog)
-    return tools if limit is None else tools[:limit]
+        return [hit.tool.name for hit in catalog.search(query, limit=limit or 10)]
+    names = catalog.names()
+    return names if limit is None else names[:limit]
 
 
-def _subset(catalog: Catalog, tools: Sequence[Tool]) -> Catalog:
-    if len(tools) == len(catalog):
+def _subset(catalog: Catalog, names: Sequence[str]) -> Catalog:
+    if len(names) == len(catalog):
         return catalog
     return Catalog(
-        tools,
+        [catalog.get(name) for name in names],
         security_schemes=catalog.security_schemes,
         title=catalog.title,
         source=catalog.source,
@@ -84,12 +86,10 @@ def _print_json(data: object) -> None:
     sys.stdout.buffer.flush()
 
 
-def _print_table(catalog: Catalog, tools: Sequence[Tool], *, searched: bool) -> None:
-    title = f"{catalog.title or catalog.source}: {len(tools)} of {len(catalog)} tools"
-    rows = [
-        (t.name, t.binding.method, t.binding.path, t.binding.side_effect, _headline(t))
-        for t in tools
-    ]
+def _print_table(catalog: Catalog, names: Sequence[str], *, searched: bool) -> None:
+    title = f"{catalog.title or catalog.source}: {len(names)} of {len(catalog)} tools"
+    briefs = [catalog.brief(name) for name in names]
+    rows = [(b.name, b.method, b.path, b.side_effect, _headline(b)) for b in briefs]
     if len(rows) <= RICH_MAX_ROWS:
         _print_rich_table(title, rows)
     else:
@@ -99,11 +99,11 @@ def _print_table(catalog: Catalog, tools: Sequence[Tool], *, searched: bool) -> 
             sys.stderr.write(f"warning: {warning}\n")
 
 
-def _headline(tool: Tool) -> str:
+def _headline(brief: ToolBrief) -> str:
     """The summary, or the first line of the description when the spec gives no summary."""
-    if tool.summary:
-        return tool.summary
-    lines = tool.description.strip().splitlines()
+    if brief.summary:
+        return brief.summary
+    lines = brief.description.strip().splitlines()
     return lines[0] if lines else ""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +21,7 @@ from tools.model import (
     SideEffect,
     Tool,
 )
+from tools.search import brief_of
 
 SERVER = Server(url="https://api.example.com")
 
@@ -274,3 +276,44 @@ def test_response_schema_without_resolver_is_none(pets: Catalog) -> None:
     assert pets.response_schema("listPets", 200) is None
     with pytest.raises(UnknownToolError):
         pets.response_schema("nope", 200)
+
+
+def _lazy_catalog(built: list[str], title: str = "lazy") -> Catalog:
+    tools = [
+        make_tool("listPets", path="/pets", summary="List all pets"),
+        make_tool("createPet", method="POST", path="/pets", summary="Create a pet"),
+    ]
+
+    def loader(tool: Tool) -> Callable[[], Tool]:
+        def load() -> Tool:
+            built.append(tool.name)
+            return tool
+
+        return load
+
+    return Catalog.from_briefs([(brief_of(t), loader(t)) for t in tools], title=title)
+
+
+def test_lazy_catalog_builds_only_the_tools_it_hands_out() -> None:
+    built: list[str] = []
+    catalog = _lazy_catalog(built)
+    assert catalog.names() == ["listPets", "createPet"]
+    assert "createPet" in catalog
+    assert catalog.brief("createPet").method == "POST"
+    assert built == []
+    assert catalog.search("create a pet", limit=1)[0].tool.name == "createPet"
+    assert built == ["createPet"]
+    catalog.get("createPet")
+    assert built == ["createPet"]  # built once, then kept
+    assert [t.name for t in catalog] == ["listPets", "createPet"]
+    assert built == ["createPet", "listPets"]
+
+
+def test_merging_lazy_catalogs_builds_nothing_until_used() -> None:
+    built: list[str] = []
+    merged = Catalog.merge([_lazy_catalog(built, "one"), _lazy_catalog(built, "two")])
+    assert merged.names() == ["one_listPets", "one_createPet", "two_listPets", "two_createPet"]
+    assert merged.brief("two_createPet").summary == "Create a pet"
+    assert built == []
+    assert merged.get("two_createPet").name == "two_createPet"
+    assert built == ["createPet"]
