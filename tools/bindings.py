@@ -242,7 +242,11 @@ def read_responses(
     main_uri: str,
     produces: list[str] | None,
 ) -> list[ResponseRef]:
-    """ResponseRefs with JSON pointers of each schema (``uri#pointer`` in another file)."""
+    """ResponseRefs with JSON pointers of each schema.
+
+    A schema in another file of a multi-file spec is ``<file>#<pointer>``, the file relative
+    to the main document's folder (so a cached catalog does not depend on where it was made).
+    """
     out: list[ResponseRef] = []
     if not isinstance(responses, dict):
         return out
@@ -258,21 +262,22 @@ def read_responses(
             continue
         if not isinstance(node, dict):
             continue
-        refs = _response_refs(status_s, node, where, main_uri, produces)
+        label = "" if where[0] in (main_uri, DICT_URI) else resolver.store.label(where[0])
+        refs = _response_refs(status_s, node, where[1], label, produces)
         out.extend(refs or [ResponseRef(status=status_s)])
     return out
 
 
 def _response_refs(
-    status: str, node: JSONObject, where: Loc, main_uri: str, produces: list[str] | None
+    status: str, node: JSONObject, where: str, label: str, produces: list[str] | None
 ) -> list[ResponseRef]:
     def ref(pointer: str) -> str:
-        return pointer if where[0] == main_uri or where[0] == DICT_URI else f"{where[0]}#{pointer}"
+        return f"{label}#{pointer}" if label else pointer
 
     if produces is not None:  # Swagger 2.0: one schema, media types from `produces`
         if "schema" not in node:
             return []
-        pointer = ref(pointer_join(where[1], "schema"))
+        pointer = ref(pointer_join(where, "schema"))
         return [
             ResponseRef(status=status, media_type=m, pointer=pointer)
             for m in (produces or ["application/json"])
@@ -284,7 +289,7 @@ def _response_refs(
         ResponseRef(
             status=status,
             media_type=str(media),
-            pointer=ref(pointer_join(where[1], "content", media, "schema"))
+            pointer=ref(pointer_join(where, "content", media, "schema"))
             if isinstance(obj, dict) and "schema" in obj
             else None,
         )

@@ -247,12 +247,13 @@ class _ResponseResolver:
 
     def __init__(self, converter: SchemaConverter, main_uri: str) -> None:
         self._converter = converter
+        self._store = converter.resolver.store
         self._main_uri = main_uri
         self._assembler = Assembler(converter, request=False)
 
     def __call__(self, pointer: str) -> JSONObject | None:
-        uri, sep, ptr = pointer.rpartition("#")
-        loc = (uri, ptr) if sep else (self._main_uri, pointer)
+        label, sep, ptr = pointer.rpartition("#")
+        loc = (self._store.uri_of(label), ptr) if sep else (self._main_uri, pointer)
         try:
             node = self._converter.resolver.node(loc)
             converted = self._converter.convert(node, loc[0], request=False)

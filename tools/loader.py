@@ -148,6 +148,7 @@ class DocumentStore:
         self.fetch_timeout = fetch_timeout
         self.max_bytes = max_bytes
         self.main_uri = ""
+        self.main_label = DICT_URI  # the source as the user wrote it
         self._docs: dict[str, JSONValue] = {}
         self._raw: dict[str, bytes] = {}
 
@@ -165,6 +166,7 @@ class DocumentStore:
             uri = os.path.abspath(text[7:] if text.startswith("file://") else text)
             data = read_file(uri, max_bytes=self.max_bytes)
         self.main_uri = uri
+        self.main_label = text
         self._raw[uri] = data
         doc = parse_bytes(data, uri)
         self._docs[uri] = doc
@@ -192,11 +194,22 @@ class DocumentStore:
 
     def label(self, uri: str) -> str:
         """A short name for messages: paths relative to the main file's folder when inside it."""
-        if uri == self.main_uri or is_url(uri) or uri == DICT_URI or is_url(self.main_uri):
+        if uri == self.main_uri:
+            return self.main_label
+        if is_url(uri) or uri == DICT_URI or is_url(self.main_uri):
             return uri
         base = os.path.dirname(self.main_uri) if self.main_uri != DICT_URI else os.getcwd()
         rel = os.path.relpath(uri, base)
-        return uri if rel.startswith("..") else rel
+        return uri if rel.startswith("..") else rel.replace(os.sep, "/")
+
+    def uri_of(self, label: str) -> str:
+        """The inverse of ``label``: a uri from a label (relative labels are main-relative)."""
+        if label in ("", self.main_label):
+            return self.main_uri
+        if is_url(label) or os.path.isabs(label) or label == DICT_URI:
+            return label
+        base = os.path.dirname(self.main_uri) if self.main_uri != DICT_URI else os.getcwd()
+        return os.path.normpath(os.path.join(base, label))
 
     @property
     def uris(self) -> list[str]:

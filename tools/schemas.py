@@ -226,6 +226,10 @@ class SchemaConverter:
                 continue
             else:
                 self._structural(out, key, value, base, request, refs, depth)
+        all_of = out.get("allOf")
+        if len(out) == 1 and isinstance(all_of, list) and len(all_of) == 1:
+            only = all_of[0]  # `allOf: [X]` alone (often to add nullable to a $ref) is X
+            out = dict(only) if isinstance(only, dict) else {"allOf": all_of}
         self._finish(out, node, base, request)
         return out
 
