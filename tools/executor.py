@@ -231,6 +231,7 @@ class Executor:
             wire = await self.credentials.apply(
                 tool, self.catalog.security_schemes, prepared.built, self._client
             )
+            self._learn_secrets()  # the fresh token must be redacted like the old one
             reply = await self._deliver(prepared, wire, recorder)
         elapsed = (time.perf_counter() - started) * 1000
         return self._result(tool, reply, recorder, elapsed)

@@ -1,0 +1,139 @@
+"""Credentials through the executor: OAuth2 refresh after a 401, secrets kept out of everything."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+import pytest
+
+from tests.executor_api import BASE, FakeAPI, Sleeps, arg, tool
+from tools.call import CallResult, PreparedRequest
+from tools.catalog import Catalog
+from tools.credentials import Credentials
+from tools.errors import CallError
+from tools.events import ToolEvent
+from tools.executor import Executor
+from tools.model import SecurityScheme
+
+CLIENT_SECRET = "oauth-client-secret-7d1e"
+QUERY_KEY = "query-key-5f5f5f5f5f5f"
+
+
+def _catalog() -> Catalog:
+    schemes = {
+        "oauth": SecurityScheme(
+            name="oauth", type="oauth2", token_url="https://auth.example.com/token"
+        ),
+        "qkey": SecurityScheme(name="qkey", type="apiKey", param_name="key", location="query"),
+    }
+    pet = {"petId": {"type": "integer"}}
+    tools = [
+        tool("getPet", "GET", "/pets/{petId}", pet, [arg("petId", "path", required=True)],
+             required=["petId"], security=[{"oauth": []}]),
+        tool("findPet", "GET", "/pets/{petId}", pet, [arg("petId", "path", required=True)],
+             required=["petId"], security=[{"qkey": []}]),
+    ]  # fmt: skip
+    return Catalog(tools, security_schemes=schemes)
+
+
+class OAuthAPI:
+    """A token endpoint issuing numbered tokens and an API that rejects the first one."""
+
+    def __init__(self) -> None:
+        self.issued: list[str] = []
+        self.api_calls: list[str | None] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.host == "auth.example.com":
+            token = f"access-token-{len(self.issued) + 1}-abcdef"
+            self.issued.append(token)
+            return httpx2.Response(
+                200, json={"access_token": token, "token_type": "bearer", "expires_in": 3600}
+            )
+        auth = request.headers.get("authorization")
+        self.api_calls.append(auth)
+        if auth == f"Bearer {self.issued[0]}":
+            return httpx2.Response(401, json={"error": "token revoked"})
+        return httpx2.Response(200, json={"id": 1, "token_seen": auth})
+
+
+def _executor(api: FakeAPI, **kwargs: Any) -> Executor:
+    env = {
+        "BATON_AUTH_OAUTH_CLIENT_ID": "client-1",
+        "BATON_AUTH_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+        "BATON_AUTH_QKEY": QUERY_KEY,
+    }
+    return Executor(
+        _catalog(),
+        transport=api.transport(),
+        credentials=Credentials(env=env),
+        sleep=Sleeps(),
+        **kwargs,
+    )
+
+
+async def test_oauth_401_refreshes_the_token_once_and_resends() -> None:
+    oauth = OAuthAPI()
+    api = FakeAPI([oauth])
+    events: list[ToolEvent] = []
+    async with _executor(api) as ex:
+        result = await ex.call("getPet", {"petId": 1}, on_event=events.append)
+    assert isinstance(result, CallResult)
+    assert result.status == 200
+    assert len(oauth.issued) == 2
+    assert oauth.api_calls == [f"Bearer {t}" for t in oauth.issued]
+    assert [(a.attempt, a.status) for a in result.attempts] == [(1, 401), (2, 200)]
+    dumped = result.model_dump_json() + "".join(e.model_dump_json() for e in events)
+    for secret in (*oauth.issued, CLIENT_SECRET):
+        assert secret not in dumped
+
+
+async def test_a_second_401_is_a_result() -> None:
+    def always_401(request: httpx2.Request) -> httpx2.Response:
+        if request.url.host == "auth.example.com":
+            return httpx2.Response(200, json={"access_token": "tok-xyz-123456", "expires_in": 60})
+        return httpx2.Response(401)
+
+    api = FakeAPI([always_401])
+    async with _executor(api) as ex:
+        result = await ex.call("getPet", {"petId": 1})
+    assert isinstance(result, CallResult)
+    assert result.status == 401
+    assert len([r for r in api.requests if r.url.host == "api.example.com"]) == 2
+
+
+async def test_non_oauth_401_is_not_resent() -> None:
+    api = FakeAPI([httpx2.Response(401)])
+    async with _executor(api) as ex:
+        result = await ex.call("findPet", {"petId": 1})
+    assert isinstance(result, CallResult)
+    assert result.status == 401
+    assert len(api.requests) == 1
+
+
+async def test_query_keys_are_redacted_from_urls_attempts_and_errors() -> None:
+    api = FakeAPI([httpx2.ConnectError(f"cannot reach {BASE}/pets/1?key={QUERY_KEY}")])
+    events: list[ToolEvent] = []
+    async with _executor(api) as ex:
+        prepared = await ex.prepare("findPet", {"petId": 1})
+        with pytest.raises(CallError) as info:
+            await ex.call("findPet", {"petId": 1}, on_event=events.append)
+    assert str(api.requests[0].url) == f"{BASE}/pets/1?key={QUERY_KEY}"
+    assert isinstance(prepared, PreparedRequest)
+    assert QUERY_KEY not in prepared.url
+    assert QUERY_KEY not in str(info.value)
+    assert QUERY_KEY not in info.value.url
+    assert events
+    assert all(QUERY_KEY not in e.model_dump_json() for e in events)
+
+
+async def test_dry_run_of_an_oauth_call_shows_no_token() -> None:
+    oauth = OAuthAPI()
+    api = FakeAPI([oauth])
+    async with _executor(api) as ex:
+        prepared = await ex.call("getPet", {"petId": 1}, dry_run=True)
+    assert isinstance(prepared, PreparedRequest)
+    assert json.dumps(prepared.model_dump()).count(oauth.issued[0]) == 0
+    assert [r.url.host for r in api.requests] == ["auth.example.com"]
