@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.conftest import corpus_path
+from tests.conftest import SPECS, corpus_path
 from tests.test_catalog import make_tool
 from tools.catalog import Catalog
 from tools.search import stem, tokenize
@@ -91,3 +91,34 @@ def test_github_issue_listing_ranks_top_three() -> None:
     for _ in range(20):
         github.search("list the commits of a pull request")
     assert (time.perf_counter() - started) / 20 < 0.05
+
+
+# (bundled spec, task as a user would type it, the tool that does it)
+BUNDLED_CASES = [
+    ("demo.yaml", "who is on the team?", "listMembers"),
+    ("demo.yaml", "open a new task for the login bug", "createTask"),
+    ("demo.yaml", "mark task 12 as done", "updateTask"),
+    ("demo.yaml", "comment on task 3", "addComment"),
+    ("demo.yaml", "remove task 7", "deleteTask"),
+    ("demo.yaml", "show the projects", "listProjects"),
+    ("petstore.yaml", "add a new pet", "createPet"),
+    ("petstore.yaml", "upload a picture of my dog", "post_pets_petId_photos"),
+    ("petstore.yaml", "find order 5", "getOrder"),
+    ("library-3.1.yaml", "search for books by author", "searchBooks"),
+    ("library-3.1.yaml", "attach a note", "addNote"),
+    ("swagger2-store.yaml", "rate an item 5 stars", "rateItem"),
+    ("swagger2-store.yaml", "upload an image for item 4", "uploadItemImage"),
+]
+
+
+@pytest.mark.parametrize(("spec", "query", "expected"), BUNDLED_CASES)
+def test_bundled_specs_rank_the_right_tool_in_the_top_two(
+    spec: str, query: str, expected: str
+) -> None:
+    from tools.cache import load_catalog
+
+    path = SPECS / spec
+    if not path.exists():
+        pytest.skip(f"{spec} is not bundled")
+    top = [h.tool.name for h in load_catalog(path, use_cache=False).search(query, limit=2)]
+    assert expected in top, (query, top)

@@ -42,6 +42,7 @@ FIELD_B: dict[str, float] = {
     "description": 0.75,
 }
 _K1 = 1.2
+_MAX_ENUM = 20
 _OVERLAP_WEIGHT = 2.0
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -78,7 +79,6 @@ _ALIASES: dict[str, str] = {
     "remove": "delete",
     "fetch": "get",
     "retrieve": "get",
-    "show": "get",
     "modify": "update",
     "edit": "update",
     "add": "create",
@@ -146,17 +146,25 @@ class ToolBrief(NamedTuple):
     summary: str
     description: str
     tags: tuple[str, ...]
-    params: tuple[str, ...]  # wire names of the parameters, then the body's top-level fields
+    # wire names of the parameters, the body's top-level fields, then short enums' values
+    params: tuple[str, ...]
 
 
 def brief_of(tool: Tool) -> ToolBrief:
     binding = tool.binding
     params: list[str] = [arg.wire_name for arg in binding.args]
     props = tool.parameters.get("properties")
-    if isinstance(props, dict) and binding.body is not None:
-        body = props.get(binding.body.arg)
-        if isinstance(body, dict) and isinstance(body.get("properties"), dict):
-            params.extend(body["properties"])
+    props = props if isinstance(props, dict) else {}
+    body = props.get(binding.body.arg) if binding.body is not None else None
+    body_props = body.get("properties") if isinstance(body, dict) else None
+    if isinstance(body_props, dict):
+        params.extend(body_props)
+    # Enum values say what a tool can do: "mark a task done" is an update whose status enum
+    # holds "done". Only short enums: Graph's $select lists hundreds of field names.
+    for schema in [*props.values(), *(body_props or {}).values()]:
+        values = schema.get("enum") if isinstance(schema, dict) else None
+        if isinstance(values, list) and len(values) <= _MAX_ENUM:
+            params.extend(v for v in values if isinstance(v, str))
     return ToolBrief(
         name=tool.name,
         operation_id=tool.operation_id or "",
