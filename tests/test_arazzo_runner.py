@@ -503,3 +503,28 @@ async def test_workflows_of_other_arazzo_documents_are_refused_clearly(tmp_path:
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(WorkflowDocumentError, match="another Arazzo document is not supported"):
         await _run(path, ShopAPI())
+
+
+async def test_a_retry_can_run_another_step_first(tmp_path: Path) -> None:
+    wf = {
+        "workflowId": "w",
+        "steps": [
+            {
+                "stepId": "call",
+                "operationId": "flaky",
+                "onFailure": [
+                    {"name": "fix", "type": "retry", "retryAfter": 0, "stepId": "prepare"}
+                ],
+            },
+            {"stepId": "prepare", "operationId": "findPets"},
+        ],
+    }
+    api = ShopAPI(fail_first=1)
+    result, events, _ = await _run(_document(tmp_path, [wf]), api, max_steps=10)
+    assert [(s.step_id, s.next) for s in result.steps][:3] == [
+        ("call", "retry 1/1"),
+        ("prepare", "back to call"),
+        ("call", "next"),
+    ]
+    assert [r.url.path for r in api.requests][:3] == ["/v1/flaky", "/v1/pets", "/v1/flaky"]
+    assert sum(isinstance(e, StepRecord) for e in events) == len(result.steps)

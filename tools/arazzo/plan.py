@@ -128,3 +128,21 @@ def check_inputs(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> None:
         )
     if problems:
         raise WorkflowInputError(doc.location, problems)
+
+
+def refuse_external(doc: ArazzoDocument, wf: Workflow, step: Step) -> None:
+    """Workflows of other Arazzo documents (``$sourceDescriptions.<arazzo>.<id>``): not yet."""
+    refs = [(f"{step.pointer}/workflowId", step.workflowId)]
+    refs += [(a.pointer, a.workflowId) for a in all_actions(doc, wf, step)]
+    for pointer, ref in refs:
+        if ref and ref.startswith("$"):
+            raise WorkflowDocumentError(
+                doc.location,
+                [
+                    (
+                        pointer,
+                        f"{ref}: running workflows "
+                        "of another Arazzo document is not supported yet; copy the workflow in",
+                    )
+                ],
+            )

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from tools.arazzo.criteria import compile_criterion
-from tools.arazzo.errors import ExpressionError, WorkflowDocumentError, WorkflowInputError
+from tools.arazzo.errors import ExpressionError, WorkflowInputError
 from tools.arazzo.expressions import (
     MISSING,
     Exchange,
@@ -36,11 +36,11 @@ from tools.arazzo.expressions import (
 from tools.arazzo.model import Action, ArazzoDocument, Criterion, Step, Workflow
 from tools.arazzo.plan import (
     actions_for,
-    all_actions,
     check_inputs,
     choose_workflow,
     inputs_for,
     reachable,
+    refuse_external,
     with_defaults,
 )
 from tools.arazzo.records import EventHandler, StepRecord, WorkflowRecord, WorkflowResult
@@ -92,7 +92,7 @@ class WorkflowRunner:
         """Bind every step a run of ``start`` can reach; WorkflowDocumentError if one fails."""
         for wf in reachable(self.doc, start):
             for step in wf.steps:
-                _refuse_external(self.doc, wf, step)
+                refuse_external(self.doc, wf, step)
                 if step.workflowId:
                     continue
                 bound = bind_step(self.doc, step, self.catalogs)
@@ -202,12 +202,15 @@ class WorkflowRunner:
                 index, attempt = index + 1, 1
             elif decision.kind == "retry":
                 attempt += 1
+                if decision.prelude is not None:
+                    await self._prelude(flow, step, decision.prelude)
             elif decision.kind == "goto_step":
                 index, attempt = steps.index(flow.wf.step(decision.target) or step), 1
             elif decision.kind == "goto_workflow":
                 target = self.doc.workflow(decision.target)
                 assert target is not None
-                return False, None, await self._workflow(target, flow.scope.inputs, depth + 1)
+                given = with_defaults(self.doc, target, inputs_for(target, flow.scope.inputs))
+                return False, None, await self._workflow(target, given, depth + 1)
             else:  # end or fail
                 return decision.kind == "end", decision.error, None
         return True, None, None
@@ -334,35 +337,24 @@ class WorkflowRunner:
                 f"wait {wait:.0f} s before a retry, over the {self.retry_after_cap:.0f} s cap",
             )
         await self._sleep(wait if wait is not None else action.retryAfter or 0.0)
-        if action.stepId or action.workflowId:
-            target = self.doc.workflow(action.workflowId or "")
-            if target is not None:
-                await self._workflow(target, flow.scope.inputs, 1)
-            elif (other := flow.wf.step(action.stepId or "")) is not None:
-                await self._step(flow, other, 1, 1)
-        return _Decision("retry", f"retry {flow.retries[key]}/{limit}")
+        prelude = action if action.stepId or action.workflowId else None
+        return _Decision("retry", f"retry {flow.retries[key]}/{limit}", prelude=prelude)
+
+    async def _prelude(self, flow: _Flow, step: Step, action: Action) -> None:
+        """A retry's stepId/workflowId: "the reference is executed and the context is
+        returned, after which the current step is retried"."""
+        target = self.doc.workflow(action.workflowId or "")
+        if target is not None:
+            given = with_defaults(self.doc, target, inputs_for(target, flow.scope.inputs))
+            await self._workflow(target, given, 1)
+        elif (other := flow.wf.step(action.stepId or "")) is not None:
+            done = await self._step(flow, other, 1, 1)
+            self._records.append(done.model_copy(update={"next": f"back to {step.stepId}"}))
+            self._emit(self._records[-1])
 
     def _emit(self, event: StepRecord | WorkflowRecord) -> None:
         if self.on_event is not None:
             self.on_event(event)
-
-
-def _refuse_external(doc: ArazzoDocument, wf: Workflow, step: Step) -> None:
-    """Workflows of other Arazzo documents (``$sourceDescriptions.<arazzo>.<id>``): not yet."""
-    refs = [(f"{step.pointer}/workflowId", step.workflowId)]
-    refs += [(a.pointer, a.workflowId) for a in all_actions(doc, wf, step)]
-    for pointer, ref in refs:
-        if ref and ref.startswith("$"):
-            raise WorkflowDocumentError(
-                doc.location,
-                [
-                    (
-                        pointer,
-                        f"{ref}: running workflows "
-                        "of another Arazzo document is not supported yet; copy the workflow in",
-                    )
-                ],
-            )
 
 
 @dataclass(frozen=True)
@@ -371,6 +363,7 @@ class _Decision:
     label: str
     target: str = ""
     error: str | None = None
+    prelude: Action | None = None  # a retry's step or workflow to run first
 
 
 def _why(record: StepRecord) -> str:
