@@ -72,7 +72,7 @@ def build_body(
         display = {"file": found.name, "size": len(found.data)}
         return Body(found.data, binding.media_type, display)
     if not isinstance(value, dict):
-        problems.add(pointer, f"a {binding.media_type} body must be an object")
+        problems.add(pointer, f"the {binding.media_type} body must be a JSON object")
         return None
     if kind == "form":
         return _form(binding, value)
