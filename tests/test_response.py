@@ -213,6 +213,13 @@ def test_csv_header_parameter_decides() -> None:
     assert parse_body(b"1,2\n3,4\n", "text/csv; header=present")[0] == [{"1": "3", "2": "4"}]
 
 
+def test_form_urlencoded_becomes_a_dict() -> None:
+    body, _, _ = parse_body(
+        b"access_token=abc&scope=a&scope=b&empty=", "application/x-www-form-urlencoded"
+    )
+    assert body == {"access_token": "abc", "scope": ["a", "b"], "empty": ""}
+
+
 def test_tab_separated_values() -> None:
     body, _, _ = parse_body(b"id\tname\n1\tRex\n", "text/tab-separated-values")
     assert body == [{"id": "1", "name": "Rex"}]
@@ -247,6 +254,23 @@ def test_drift_names_where_and_what() -> None:
         "response body / does not match the spec: 'name' is a required property",
         "response body /id does not match the spec: 'seven' is not of type 'integer'",
         "response body /owner/email~1x does not match the spec: 3 is not of type 'string'",
+    ]
+
+
+def test_a_missing_write_only_property_is_not_drift() -> None:
+    schema = {
+        "type": "object",
+        "required": ["id", "password", "secret"],
+        "properties": {
+            "id": {"type": "integer"},
+            "password": {"type": "string", "writeOnly": True},
+            "secret": {"$ref": "#/$defs/Secret"},
+        },
+        "$defs": {"Secret": {"type": "string", "writeOnly": True}},
+    }
+    assert check_contract(schema, {"id": 1}) == []
+    assert check_contract(schema, {}) == [
+        "response body / does not match the spec: 'id' is a required property"
     ]
 
 

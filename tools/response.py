@@ -12,12 +12,14 @@ Decisions recorded here:
   ``NaN``/``Infinity`` (not JSON) become null with a warning. A ``text/plain`` body or one with
   no Content-Type that parses as a JSON object or array is used as JSON.
 - XML (``*/xml``, ``*+xml``) becomes a dict (``tools.response_xml``); DTDs are refused.
+- ``application/x-www-form-urlencoded`` becomes a dict (a repeated field: a list).
 - CSV/TSV become a list of rows: dicts when the first row is a header (the ``header=``
   parameter of RFC 4180 decides when given; otherwise a first row of distinct non-numeric
   cells is a header), lists otherwise.
 - Text is decoded with the declared charset (UTF-8 by default); text containing NUL bytes or
   undecodable bytes is binary, whatever the header says.
-- Draft 2020-12 treats ``format`` as an annotation, so drift checks do not assert formats.
+- Draft 2020-12 treats ``format`` as an annotation, so drift checks do not assert formats; a
+  required ``writeOnly`` property missing from a response is not drift (OpenAPI says so).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import io
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -71,6 +74,8 @@ def parse_body(content: bytes, content_type: str | None) -> Parsed:
         return _json_lines(text, said)
     if media.endswith(("/xml", "+xml")):
         return _xml_or_text(content, text, said)
+    if media == "application/x-www-form-urlencoded":  # e.g. some OAuth token endpoints
+        return _form(text), None, None
     if media in ("text/csv", "application/csv", "text/tab-separated-values"):
         return _rows(text, media, params), None, None
     if media in ("", "text/plain"):
@@ -187,6 +192,13 @@ def _xml_or_text(content: bytes, text: str, said: str) -> Parsed:
         return text, f"Content-Type says {said} but the body is not XML ({exc}); kept as text", None
 
 
+def _form(text: str) -> JSONObject:
+    """Field -> value, or -> list of values when a field repeats."""
+    return {
+        k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()
+    }
+
+
 def _rows(text: str, media: str, params: dict[str, str]) -> JSONValue:
     delimiter = "\t" if media == "text/tab-separated-values" else ","
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
@@ -233,6 +245,8 @@ def check_contract(
         problems: list[str] = []
         total = 0
         for error in validator.iter_errors(body):
+            if _write_only_missing(schema, error):
+                continue
             total += 1
             if len(problems) < limit:
                 problems.append(_describe(error))
@@ -241,6 +255,31 @@ def check_contract(
     if total > limit:
         problems.append(f"... and {total - limit} more difference(s) from the response schema")
     return problems
+
+
+def _write_only_missing(root: JSONObject, error: ValidationError) -> bool:
+    """A required ``writeOnly`` property absent from a response is as the spec says (OpenAPI:
+    "required will take effect on the request only")."""
+    if error.validator != "required" or not isinstance(error.schema, dict):
+        return False
+    properties = error.schema.get("properties")
+    if not isinstance(properties, dict):
+        return False
+    for name, prop in properties.items():
+        if error.message == f"{name!r} is a required property":
+            return _follow(root, prop).get("writeOnly") is True
+    return False
+
+
+def _follow(root: JSONObject, schema: JSONValue) -> JSONObject:
+    for _ in range(8):  # local $defs references, a few hops at most
+        if not isinstance(schema, dict):
+            return {}
+        ref = schema.get("$ref")
+        if not (isinstance(ref, str) and ref.startswith("#/$defs/")):
+            return schema
+        schema = root.get("$defs", {}).get(ref.removeprefix("#/$defs/"))
+    return {}
 
 
 def _describe(error: ValidationError) -> str:
