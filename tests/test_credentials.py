@@ -17,6 +17,7 @@ import pytest
 from tools.credentials import Credentials, env_name
 from tools.errors import CredentialsError
 from tools.model import HttpBinding, SecurityScheme, Tool
+from tools.redact import Redactor
 from tools.serialize import WireRequest
 
 URL = "https://api.example.com/v1/pets?limit=5"
@@ -260,7 +261,7 @@ def test_secrets_lists_env_values_but_not_usernames_or_client_ids() -> None:
         "BATON_AUTH_OAUTH_CLIENT_SECRET": "cs-456",
         "HOME": "/root",
     }
-    assert Credentials(env=env).secrets() == {"pw-123", "cs-456"}
+    assert Credentials(env=env).secrets() == {"pw-123", "ann:pw-123", "cs-456"}
 
 
 # -- OAuth2 client credentials -------------------------------------------------------------------
@@ -396,3 +397,27 @@ async def test_relative_token_url_resolves_against_the_api_server() -> None:
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(server)) as client:
         await Credentials(env=OAUTH_ENV).apply(tool({"oauth": []}), schemes, request(), client)
     assert str(server.requests[0].url) == "https://api.example.com/oauth/token"
+
+
+@pytest.mark.parametrize(
+    ("scheme", "env"),
+    [
+        ("api_key", {"BATON_AUTH_API_KEY": "k-sekret-1"}),
+        ("query-key", {"BATON_AUTH_QUERY_KEY": "k sekret/2&"}),
+        ("cookieKey", {"BATON_AUTH_COOKIEKEY": "c;sekret=3"}),
+        ("basic", {"BATON_AUTH_BASIC_USERNAME": "ann", "BATON_AUTH_BASIC_PASSWORD": "pw-sekret-4"}),
+        ("bearer", {"BATON_AUTH_BEARER": "b-sekret-5"}),
+    ],
+)
+async def test_whatever_is_sent_is_hidden_by_a_redactor_fed_with_secrets(
+    scheme: str, env: dict[str, str]
+) -> None:
+    creds = Credentials(env=env)
+    out = await apply(creds, tool({scheme: []}))
+    redactor = Redactor(creds.secrets())
+    shown = redactor.redact_text(out.url) + repr(
+        [(k, redactor.redact_text(v)) for k, v in out.headers]  # by value only, no names
+    )
+    assert "sekret" not in shown
+    for name, value in out.headers:
+        assert redactor.redact_text(value) != value, name

@@ -34,6 +34,7 @@ import json
 import os
 import re
 import stat
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -82,11 +83,7 @@ class Credentials:
         path = file if file is not None else self._env.get(FILE_VARIABLE)
         self._file: dict[str, dict[str, str]] = load_file(Path(path)) if path else {}
         self._callback = callback
-        self._tokens = (
-            TokenCache(margin_s=token_margin_s, clock=clock)
-            if clock
-            else TokenCache(margin_s=token_margin_s)
-        )
+        self._tokens = TokenCache(margin_s=token_margin_s, clock=clock or time.monotonic)
         self._seen: set[str] = set()  # secrets handed over by the callback
 
     # -- public API ------------------------------------------------------------------------
@@ -117,12 +114,13 @@ class Credentials:
         """Every secret value known: configured ones, callback answers, fetched tokens."""
         out = set(self._seen) | self._tokens.issued
         for key, value in self._env.items():
-            if (
-                key.startswith("BATON_AUTH_")
-                and value
-                and not key.endswith(("_USERNAME", "_CLIENT_ID"))
-            ):
+            if not key.startswith("BATON_AUTH_") or not value:
+                continue
+            if not key.endswith(("_USERNAME", "_CLIENT_ID")):
                 out.add(value)
+            if key.endswith("_PASSWORD") and self._env.get(key[: -len("PASSWORD")] + "USERNAME"):
+                user = self._env[key[: -len("PASSWORD")] + "USERNAME"]
+                out.add(f"{user}:{value}")  # what Basic auth base64-encodes
         out.update(v for values in self._file.values() for v in _secret_values(values))
         return out
 
