@@ -136,3 +136,12 @@ def test_a_body_without_secrets_is_returned_as_is() -> None:
     out = Redactor(["sk-not-here-123"]).redact(body)
     assert out["items"][500]["note"] == "echo ***"
     assert body["items"][500]["note"] == "echo sk-not-here-123"  # the input is untouched
+
+
+def test_deeply_nested_bodies_are_redacted_without_crashing() -> None:
+    deep: object = "sk-deep-secret-1"
+    for _ in range(900):
+        deep = [deep]
+    out = Redactor(["sk-deep-secret-1"]).redact(deep)
+    assert "sk-deep-secret-1" not in json.dumps(out)
+    assert json.dumps(out).count("[") == 900

@@ -74,7 +74,18 @@ class Redactor:
             return obj
         if isinstance(obj, dict | list) and not self._mentions(obj):
             return obj
-        return self._walk(obj)
+        try:
+            return self._walk(obj)
+        except RecursionError:
+            return self._via_text(obj)
+
+    def _via_text(self, obj: JSONValue) -> JSONValue:
+        # Nesting deeper than the walk can go (json.loads accepts deeper than a Python walk):
+        # redact the JSON text instead, and refuse to show anything if that cannot round-trip.
+        try:
+            return json.loads(self.redact_text(json.dumps(obj, ensure_ascii=False)))
+        except (TypeError, ValueError, RecursionError):
+            return self.placeholder
 
     def _walk(self, obj: JSONValue) -> JSONValue:
         if isinstance(obj, str):
