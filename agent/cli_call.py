@@ -6,11 +6,11 @@ JSON (``status``, ``headers``, ``body``, ``attempts``, ``elapsed_ms``, plus ``wa
 ``headers`` with secrets redacted, ``body``, ``media_type``) without sending anything.
 
 Exit status (DESIGN.md): 2 for bad input, with one ``error:`` line naming what is wrong (bad
-``--args`` JSON, invalid arguments, unknown tool, missing credentials, bad spec); 1 when the
-call did not succeed: a side effect not approved (there is no one to ask here, so the error
-says to pass ``--yes``), a refused host, a transport failure after retries, or an HTTP status of
-400 and above (the JSON is printed first: a status is a result, the exit code lets scripts
-notice it); 0 otherwise.
+``--args`` JSON, invalid arguments, unknown tool, missing credentials, bad spec, a host the
+policy refuses, as ``baton run`` does); 1 when the call did not succeed: a side effect not
+approved (there is no one to ask here, so the error says to pass ``--yes``), a transport
+failure after retries, or an HTTP status of 400 and above (the JSON is printed first: a status
+is a result, the exit code lets scripts notice it); 0 otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from agent.cli import UsageError
 from tools.cache import load_catalog
 from tools.call import CallResult, PreparedRequest
 from tools.catalog import Catalog
-from tools.errors import CallError, PolicyError
+from tools.errors import CallError, SideEffectDeniedError
 from tools.executor import Executor
 from tools.model import JSONObject, JSONValue
 from tools.policy import Policy
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     policy = Policy(approve_side_effects=args.yes)
     try:
         outcome = asyncio.run(_call(catalog, args, arguments, policy))
-    except (PolicyError, CallError) as exc:
+    except (SideEffectDeniedError, CallError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
     _print(render(outcome))

@@ -215,3 +215,28 @@ def test_spec_server_without_override_is_refused_for_foreign_redirects_only(
     # No --server: the spec's host is used; a dry run shows it without sending anything.
     assert main(["call", spec, "getPet", "--args", '{"petId": 1}', "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["url"] == "https://pets.example.com/v1/pets/1"
+
+
+def test_refused_host_exits_2_saying_how_to_allow_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATON_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BATON_AUTH_API_KEY", SECRET)
+    path = tmp_path / "local.yaml"
+    path.write_text(SPEC.replace("https://pets.example.com/v1", "http://localhost:8080"))
+    code = main(["call", str(path), "getPet", "--args", '{"petId": 1}'])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: host 'localhost' is not allowed: loopback address")
+    assert "--server" in err
+
+
+def test_unreachable_server_exits_1(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.servers import free_port
+
+    server = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    code = main(["call", spec, "getPet", "--args", '{"petId": 1}', "--server", server])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "failed after 4 attempt(s): connect error" in err
+    assert err.count("\n") == 1
