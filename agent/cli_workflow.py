@@ -37,6 +37,7 @@ from agent.transcript import AnswerStep, ErrorStep, ToolCallStep, Transcript, Us
 from tools.arazzo import (
     RunEvent,
     StepRecord,
+    WorkflowDocumentError,
     WorkflowRecord,
     WorkflowResult,
     WorkflowRunner,
@@ -48,7 +49,7 @@ from tools.arazzo import (
 )
 from tools.arazzo.model import ArazzoDocument
 from tools.arazzo.records import EventHandler
-from tools.arazzo.sources import bind_step, check_binding
+from tools.arazzo.sources import bind_all
 from tools.cache import load_catalog
 from tools.catalog import Catalog
 from tools.executor import Executor
@@ -137,6 +138,8 @@ def _run(args: argparse.Namespace) -> int:
     overrides = _pairs(args.source, "--source")
     catalogs = load_sources(doc, _loader, overrides=overrides, servers=servers, names=names)
     console = Console(stderr=True, highlight=False, quiet=args.json)
+    for warning in doc.warnings:
+        console.print(f"[yellow]warning:[/] {args.file}#{warning}", markup=True, soft_wrap=True)
     transcript = Transcript(model="arazzo", specs=[c.source for c in catalogs.values()])
     transcript.add(UserStep(text=f"workflow run {args.file} {workflow.workflowId}"))
 
@@ -270,16 +273,20 @@ def _short(value: JSONValue, limit: int = 120) -> str:
 
 # -- validate / export -------------------------------------------------------------------------
 def _validate(args: argparse.Namespace) -> int:
-    doc = load_arazzo(args.file)
-    if args.sources:
-        overrides = _pairs(args.source, "--source")
-        catalogs = load_sources(doc, _loader, overrides=overrides)
-        for wf in doc.workflows:
-            for step in wf.steps:
-                if not step.workflowId:
-                    check_binding(doc, wf, step, bind_step(doc, step, catalogs))
+    try:
+        doc = load_arazzo(args.file)
+        if args.sources:
+            overrides = _pairs(args.source, "--source")
+            catalogs = load_sources(doc, _loader, overrides=overrides)
+            bind_all(doc, doc.workflows, catalogs)
+    except WorkflowDocumentError as exc:
+        # The error line names the first problem; a validator shows the others after it.
+        sys.stderr.write(f"error: {exc}\n")
+        for pointer, message in exc.problems[1:]:
+            sys.stderr.write(f"also: {args.file}#{pointer}: {message}\n")
+        return 2
     for warning in doc.warnings:
-        sys.stderr.write(f"warning: {warning}\n")
+        sys.stderr.write(f"warning: {args.file}#{warning}\n")
     count = sum(len(w.steps) for w in doc.workflows)
     sys.stdout.write(
         f"{args.file}: valid Arazzo {doc.arazzo}, {len(doc.workflows)} workflow(s), "

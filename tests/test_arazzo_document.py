@@ -216,3 +216,20 @@ def test_another_arazzo_version_is_refused_at_its_version_field() -> None:
         "/arazzo",
         "Arazzo 1.1.0 is not supported: Baton runs Arazzo 1.0.x",
     )
+
+
+def test_validate_lists_every_problem_after_the_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = copy.deepcopy(GOOD)
+    _step(raw).update(outputs={"a": "$nope"})
+    _step(raw, 1).update(onSuccess=[{"name": "g", "type": "goto", "stepId": "zzz"}])
+    path = tmp_path / "flow.arazzo.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["workflow", "validate", str(path)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith(f"error: {path}#/workflows/0/steps/0/outputs/a: bad expression")
+    assert lines[1] == (
+        f"also: {path}#/workflows/0/steps/1/onSuccess/0/stepId: unknown step 'zzz' in workflow "
+        "'main' (steps: one, two)"
+    )

@@ -38,7 +38,12 @@ def check_document(doc: ArazzoDocument, warnings: list[str]) -> Problems:
     for workflow in doc.workflows:
         _check_workflow(doc, workflow, problems, warnings)
     problems.extend(_cycles(doc))
-    return problems
+    return sorted(problems, key=lambda p: _position(p[0]))
+
+
+def _position(pointer: str) -> list[tuple[int, int, str]]:
+    """Document order for pointers: /steps/10 after /steps/9."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in pointer.split("/")[1:]]
 
 
 def _unique(items: list[tuple[str, str]], what: str, problems: Problems) -> None:

@@ -4,7 +4,9 @@ Owns choosing the workflow to run (``--workflow`` or the only one), the set of w
 run can reach (``dependsOn``, workflow steps, actions: all bound before the first call), the
 actions that apply to a step (the step's own, then the workflow's with other names: a step
 overrides by name, never removes), and workflow inputs (``default`` values filled in, then
-checked against the ``inputs`` schema with ``$ref`` resolved inside the document).
+checked against the ``inputs`` schema with ``$ref`` resolved inside the document). Workflows
+of other Arazzo documents (``$sourceDescriptions.<arazzo>.<id>``) are refused here, clearly,
+before anything runs: running them is not supported yet.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from tools.arazzo.plan import (
     with_defaults,
 )
 from tools.arazzo.records import EventHandler, StepRecord, WorkflowRecord, WorkflowResult
-from tools.arazzo.sources import BoundStep, bind_step, check_binding, step_parameters
+from tools.arazzo.sources import BoundStep, bind_all, step_parameters
 from tools.arazzo.steps import CallExecutor, call_operation, evaluate_outputs, retry_after_seconds
 from tools.catalog import Catalog
 from tools.model import JSONObject
@@ -89,15 +89,13 @@ class WorkflowRunner:
         self._count = 0
 
     def bind(self, start: Workflow) -> None:
-        """Bind every step a run of ``start`` can reach; WorkflowDocumentError if one fails."""
-        for wf in reachable(self.doc, start):
+        """Bind every step a run of ``start`` can reach; WorkflowDocumentError lists all
+        that fail."""
+        workflows = reachable(self.doc, start)
+        for wf in workflows:
             for step in wf.steps:
                 refuse_external(self.doc, wf, step)
-                if step.workflowId:
-                    continue
-                bound = bind_step(self.doc, step, self.catalogs)
-                check_binding(self.doc, wf, step, bound)
-                self._bound[step.pointer] = bound
+        self._bound.update(bind_all(self.doc, workflows, self.catalogs))
 
     async def run(
         self, workflow_id: str | None = None, inputs: JSONObject | None = None

@@ -230,5 +230,27 @@ def check_binding(doc: ArazzoDocument, wf: Workflow, step: Step, bound: BoundSte
         )
 
 
+def bind_all(
+    doc: ArazzoDocument, workflows: Iterable[Workflow], catalogs: Mapping[str, Catalog]
+) -> dict[str, BoundStep]:
+    """Bind every operation step of ``workflows`` (by step pointer); all problems at once."""
+    bound: dict[str, BoundStep] = {}
+    problems: list[tuple[str, str]] = []
+    for wf in workflows:
+        for step in wf.steps:
+            if step.workflowId:
+                continue
+            try:
+                found = bind_step(doc, step, catalogs)
+                check_binding(doc, wf, step, found)
+            except WorkflowDocumentError as exc:
+                problems.extend(exc.problems)
+                continue
+            bound[step.pointer] = found
+    if problems:
+        raise WorkflowDocumentError(doc.location, problems)
+    return bound
+
+
 def _fail(doc: ArazzoDocument, pointer: str, message: str) -> WorkflowDocumentError:
     return WorkflowDocumentError(doc.location, [(pointer, message)])
