@@ -14,9 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
+from tools.catalog import Catalog
 from tools.credentials import Credentials, env_name
 from tools.errors import CredentialsError
-from tools.model import HttpBinding, SecurityScheme, Tool
+from tools.executor import Executor
+from tools.model import HttpBinding, SecurityScheme, Server, Tool
 from tools.redact import Redactor
 from tools.serialize import WireRequest
 
@@ -421,3 +423,36 @@ async def test_whatever_is_sent_is_hidden_by_a_redactor_fed_with_secrets(
     assert "sekret" not in shown
     for name, value in out.headers:
         assert redactor.redact_text(value) != value, name
+
+
+async def test_executor_refreshes_an_oauth2_token_once_after_a_401() -> None:
+    issued: list[str] = []
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.host == "auth.example.com":
+            issued.append(f"at-{len(issued) + 1}")
+            return httpx2.Response(200, json={"access_token": issued[-1], "expires_in": 3600})
+        seen.append(request.headers["authorization"])
+        # The server revoked the first token early: only the second one works.
+        if request.headers["authorization"] != "Bearer at-2":
+            return httpx2.Response(401, json={"error": "token revoked"})
+        return httpx2.Response(200, json={"pets": [], "echo": request.headers["authorization"]})
+
+    binding = HttpBinding(
+        method="GET",
+        path="/pets",
+        servers=[Server(url="https://api.example.com/v1")],
+        side_effect="safe",
+        security=[{"oauth": ["read"]}],
+    )
+    t = Tool(name="listPets", description="", parameters={"type": "object"}, binding=binding)
+    catalog = Catalog([t], security_schemes=SCHEMES)
+    async with Executor(
+        catalog, credentials=Credentials(env=OAUTH_ENV), transport=httpx2.MockTransport(handler)
+    ) as executor:
+        result = await executor.call("listPets", {})
+    assert seen == ["Bearer at-1", "Bearer at-2"]
+    assert issued == ["at-1", "at-2"]
+    assert getattr(result, "status", None) == 200
+    assert "at-2" not in repr(result)  # the echoed token is redacted
