@@ -14,11 +14,13 @@ from agent.demo_api import DemoServer
 from agent.export import ExportError, export_workflow, save_workflow
 from agent.resources import demo_spec
 from agent.testing import ScriptedModel, tool_call
-from agent.transcript import Transcript
+from agent.transcript import ToolCallStep, Transcript, UserStep
 from tools.arazzo import WorkflowRunner, load_arazzo, load_sources
 from tools.cache import load_catalog
+from tools.call import CallResult
 from tools.catalog import Catalog
 from tools.executor import Executor
+from tools.ingest import ingest_spec
 from tools.model import JSONObject
 from tools.policy import Policy
 
@@ -142,3 +144,98 @@ def _run_once() -> Transcript:
 
     with DemoServer() as server:
         return asyncio.run(_agent_run(server.base_url, RecordingTransport()))
+
+
+# -- matching rules on hand-built transcripts (no server needed) ------------------------------
+SHOP: JSONObject = {
+    "openapi": "3.1.0",
+    "info": {"title": "shop", "version": "1"},
+    "paths": {
+        "/items": {
+            "get": {
+                "operationId": "listItems",
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": {"description": "ok"}},
+            }
+        },
+        "/items/{itemId}": {
+            "get": {
+                "operationId": "getItem",
+                "parameters": [
+                    {
+                        "name": "itemId",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    },
+                    {"name": "verbose", "in": "query", "schema": {"type": "boolean"}},
+                    {"name": "X-Key", "in": "header", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": {"description": "ok"}},
+            }
+        },
+    },
+}
+
+
+def _call(tool: str, args: JSONObject, status: int, body: object) -> ToolCallStep:
+    return ToolCallStep(
+        call_id=tool,
+        tool=tool,
+        arguments=args,
+        result=CallResult(tool=tool, status=status, headers={}, body=body),
+    )
+
+
+def _export(task: str, *calls: ToolCallStep) -> JSONObject:
+    transcript = Transcript(steps=[UserStep(text=task), *calls])
+    return export_workflow(transcript, ingest_spec(SHOP))
+
+
+def _params(document: JSONObject, i: int) -> dict[str, object]:
+    step = document["workflows"][0]["steps"][i]
+    return {p["name"]: p["value"] for p in step.get("parameters", [])}
+
+
+def test_a_weak_value_links_only_when_one_place_holds_it() -> None:
+    listing = [{"id": 3, "stock": 7}, {"id": 4, "stock": 3}]
+    doc = _export(
+        "show me an item",
+        _call("listItems", {"limit": 2}, 200, listing),
+        _call("getItem", {"itemId": 3}, 200, {"id": 3}),  # 3 is at /0/id and /1/stock
+        _call("getItem", {"itemId": 4}, 200, {"id": 4}),  # 4 only at /1/id
+    )
+    assert _params(doc, 1) == {"itemId": "$inputs.itemId"}
+    assert _params(doc, 2) == {"itemId": "$steps.listItems.outputs.id"}
+    assert doc["workflows"][0]["steps"][0]["outputs"]["id"] == "$response.body#/1/id"
+
+
+def test_values_the_user_typed_stay_inputs_and_flags_stay_literal() -> None:
+    doc = _export(
+        "find widget-42 and show item 1234 verbosely",
+        _call("listItems", {"q": "widget-42"}, 200, [{"id": 1234, "name": "widget-42"}]),
+        _call("getItem", {"itemId": 1234, "verbose": True, "X-Key": "***"}, 200, {"id": 1234}),
+    )
+    assert _params(doc, 1) == {"itemId": "$inputs.itemId", "verbose": True, "X-Key": "***"}
+    inputs = doc["workflows"][0]["inputs"]["properties"]
+    assert inputs == {
+        "q": {"type": "string", "default": "widget-42"},
+        "itemId": {"type": "integer", "default": 1234},
+    }
+
+
+def test_failed_calls_are_left_out_and_the_latest_response_wins() -> None:
+    doc = _export(
+        "go",
+        _call("listItems", {"limit": 20}, 200, [{"id": 555}]),
+        _call("getItem", {"itemId": 999}, 404, {"error": "no"}),
+        _call("listItems", {"limit": 50}, 200, [{"id": 555}]),
+        _call("getItem", {"itemId": 555}, 200, {"id": 555}),
+    )
+    steps = doc["workflows"][0]["steps"]
+    assert [s["stepId"] for s in steps] == ["listItems", "listItems-2", "getItem"]
+    assert _params(doc, 2) == {"itemId": "$steps.listItems-2.outputs.id"}
+    assert "outputs" not in steps[0]
