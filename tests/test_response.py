@@ -119,6 +119,13 @@ def test_binary_served_as_text_is_kept_aside_with_a_warning(content_type: str) -
     assert (binary.media_type, binary.size) == ("application/octet-stream", len(content))
 
 
+def test_an_unknown_type_with_binary_bytes_is_binary_without_a_warning() -> None:
+    body, warning, binary = parse_body(b"\xd0\xcf\x11\xe0\x00\x00", "application/vnd.ms-excel")
+    assert (body, warning) == (None, None)
+    assert binary is not None
+    assert binary.media_type == "application/vnd.ms-excel"
+
+
 def test_undecodable_text_is_binary() -> None:
     _, warning, binary = parse_body(b"caf\xe9 \xff\xfe", "text/plain; charset=utf-8")
     assert binary is not None

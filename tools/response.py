@@ -65,9 +65,10 @@ def parse_body(content: bytes, content_type: str | None) -> Parsed:
     text = _decode(content, params.get("charset"))
     said = media or "no Content-Type"
     if text is None:
-        warning = None if not media else f"Content-Type says {media} but the body is binary"
-        # Not what a text type promised: describe it as the bytes it is.
-        return None, warning, _binary(content, "application/octet-stream")
+        warning = f"Content-Type says {media} but the body is binary" if _textual(media) else None
+        # Under a text type these bytes are not what was promised: describe them as bytes.
+        kept = media if media and not _textual(media) else "application/octet-stream"
+        return None, warning, _binary(content, kept)
     if _is_json_type(media):
         return _json_or_text(text, said)
     if media in ("application/x-ndjson", "application/jsonl", "application/x-jsonlines"):
@@ -98,6 +99,17 @@ def _split_media(content_type: str | None) -> tuple[str, dict[str, str]]:
         if sep:
             params[key.strip().lower()] = value.strip().strip('"')
     return media.strip().lower(), params
+
+
+def _textual(media: str) -> bool:
+    """Whether ``media`` promises text (so binary bytes under it are worth a warning)."""
+    if media.startswith("text/") or _is_json_type(media) or media.endswith(("/xml", "+xml")):
+        return True
+    return media in (
+        "application/x-www-form-urlencoded",
+        "application/javascript",
+        "application/yaml",
+    )
 
 
 def _is_json_type(media: str) -> bool:
