@@ -346,7 +346,7 @@ def test_form_body_with_encoding_styles() -> None:
         "name=Rex%20%26%20co&tags=a,b&ids=1&ids=2&filter[age]=3"
         "&meta=%7B%22k%22%3A%22v%22%7D&R=100&G=200&B=150&pipes=x%7Cy"
     )
-    assert request.display_body == body
+    assert request.display_body == {k: v for k, v in body.items() if k != "skip"}
 
 
 def test_form_body_decodes_as_sent() -> None:

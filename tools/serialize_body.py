@@ -101,7 +101,7 @@ def _form(binding: BodyBinding, value: JSONObject) -> Body:
         explode = rule.explode if rule.explode is not None else style == "form"
         pieces.extend(form_pairs(name, item, style, explode, allow_reserved=rule.allow_reserved))
     content = "&".join(pieces).encode("ascii")
-    return Body(content, binding.media_type, value)
+    return Body(content, binding.media_type, {k: v for k, v in value.items() if v is not None})
 
 
 # -- multipart -----------------------------------------------------------------------------------
