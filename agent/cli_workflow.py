@@ -48,6 +48,7 @@ from tools.arazzo import (
     sources_used,
 )
 from tools.arazzo.model import ArazzoDocument
+from tools.arazzo.plan import input_properties
 from tools.arazzo.records import EventHandler
 from tools.arazzo.sources import bind_all
 from tools.cache import load_catalog
@@ -132,6 +133,13 @@ def _run(args: argparse.Namespace) -> int:
     doc = load_arazzo(args.file)
     workflow = choose_workflow(doc, args.workflow)
     inputs = parse_inputs(args.input)
+    declared = input_properties(doc, workflow)
+    unknown = sorted(set(inputs) - set(declared)) if declared is not None else []
+    if unknown:
+        raise UsageError(
+            f"workflow {workflow.workflowId!r} has no input {unknown[0]!r} "
+            f"(inputs: {', '.join(declared or {}) or 'none'})"
+        )
     names = sorted(sources_used(doc, reachable(doc, workflow)))
     only = names[0] if len(doc.sourceDescriptions) == 1 else None
     servers = _pairs(args.server, "--server", only)

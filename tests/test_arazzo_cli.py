@@ -227,3 +227,9 @@ def test_a_stored_run_exports_to_yaml_on_stdout(
 def test_exporting_an_unknown_run_exits_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["workflow", "export", "nope"]) == 2
     assert "no stored run 'nope'" in capsys.readouterr().err
+
+
+def test_a_misspelt_input_is_named(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["workflow", "run", str(env), "--input", "project=api", "--input", "tittle=Docs"]
+    assert main(argv) == 2
+    assert "has no input 'tittle' (inputs: project, title)" in capsys.readouterr().err

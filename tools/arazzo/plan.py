@@ -92,8 +92,8 @@ def inputs_for(wf: Workflow, inputs: JSONObject) -> JSONObject:
     return {k: v for k, v in inputs.items() if k in props}
 
 
-def with_defaults(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> JSONObject:
-    """Inputs plus the ``default`` of each top-level input property not given."""
+def input_properties(doc: ArazzoDocument, wf: Workflow) -> JSONObject | None:
+    """The top-level ``properties`` of a workflow's inputs schema (local $refs followed)."""
     schema: JSONValue = wf.inputs
     for _ in range(8):  # follow local $refs (components.inputs), bounded
         if not (isinstance(schema, dict) and str(schema.get("$ref", "")).startswith("#/")):
@@ -101,10 +101,14 @@ def with_defaults(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> JSON
         try:
             schema = resolve_pointer(doc.raw, str(schema["$ref"])[1:])
         except ExpressionError:
-            return inputs
+            return None
     props = schema.get("properties") if isinstance(schema, dict) else None
-    if not isinstance(props, dict):
-        return inputs
+    return props if isinstance(props, dict) else None
+
+
+def with_defaults(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> JSONObject:
+    """Inputs plus the ``default`` of each top-level input property not given."""
+    props = input_properties(doc, wf) or {}
     defaults = {k: p["default"] for k, p in props.items() if isinstance(p, dict) and "default" in p}
     return {**defaults, **inputs}
 
