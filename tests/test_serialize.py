@@ -27,6 +27,7 @@ from tools.model import (
     Tool,
 )
 from tools.serialize import WireRequest, build_request
+from tools.serialize_body import MAX_FILE_BYTES
 
 BASE = "https://api.example.com/v1"
 # The spec's example values: https://spec.openapis.org/oas/v3.1.0#style-examples
@@ -440,6 +441,13 @@ def test_multipart_files_are_refused_without_an_allowed_directory(tmp_path: Path
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ArgumentError, match=r"'nope\.txt' does not exist"):
         build(multipart_tool(), {"body": {"photo": "nope.txt"}}, files_root=tmp_path)
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    with (tmp_path / "big.bin").open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: no real disk use
+    with pytest.raises(ArgumentError, match="over the 100,000,000 limit"):
+        build(multipart_tool(), {"body": {"photo": "big.bin"}}, files_root=tmp_path)
 
 
 def test_binary_body_reads_from_the_allowed_directory(tmp_path: Path) -> None:

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from tools.serialize import Problems
 
 
+# Uploads are read whole into memory before sending (the retry layer resends the same bytes).
+MAX_FILE_BYTES = 100_000_000
+
+
 @dataclass
 class Body:
     content: bytes
@@ -252,5 +256,11 @@ def _read_file(
         return None
     if not path.is_file():
         problems.add(pointer, f"file {relative!r} does not exist in the allowed directory")
+        return None
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        problems.add(
+            pointer, f"file {relative!r} is {size:,} bytes, over the {MAX_FILE_BYTES:,} limit"
+        )
         return None
     return _File(path.name, path.read_bytes())
