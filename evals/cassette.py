@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
+
 from tools.redact import Redactor
 
 HAR_VERSION = "1.2"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from tools.redact import Redactor
 
 from evals.cassette import Cassette, CassetteError, RecordingTransport, ReplayTransport
+from tools.redact import Redactor
 
 SECRET = "sk-live-5ecr3t-value"
 
