@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ import pytest
 
 from tests.executor_api import API_KEY, BASE, FakeAPI, Sleeps, catalog
 from tools.call import CallResult, PreparedRequest
+from tools.catalog import Catalog
 from tools.credentials import Credentials
 from tools.errors import (
     ArgumentError,
@@ -266,3 +268,35 @@ async def test_extra_hosts_policy_allows_another_host() -> None:
     async with executor(api, policy=policy, server="https://mirror.example.org") as ex:
         await call(ex, "getPet", {"petId": 1})
     assert api.requests[0].url.host == "mirror.example.org"
+
+
+async def test_compressed_bomb_is_capped_on_decoded_bytes() -> None:
+    bomb = gzip.compress(b"0" * 5_000_000)
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    api = FakeAPI([httpx2.Response(200, content=bomb, headers=headers)])
+    async with executor(api, settings=ExecutorSettings(max_response_bytes=1_000_000)) as ex:
+        with pytest.raises(ResponseTooLargeError, match="stopped reading"):
+            await ex.call("getPet", {"petId": 1})
+    assert len(bomb) < 1_000_000  # the declared length alone would not have caught it
+
+
+async def test_broken_response_schema_is_reported_as_drift_not_failure() -> None:
+    broken = catalog().get("getPet")
+
+    def resolve(pointer: str) -> dict[str, Any]:
+        return {"$ref": "#/nowhere"}
+
+    cat = Catalog([broken], security_schemes=catalog().security_schemes, schema_resolver=resolve)
+    api = FakeAPI([httpx2.Response(200, json={"id": 1, "name": "Rex"})])
+    async with executor(api, catalog=cat) as ex:
+        result = await call(ex, "getPet", {"petId": 1})
+    assert result.status == 200
+    assert result.warnings
+    assert "could not be checked" in result.warnings[0]
+
+
+async def test_null_optional_arguments_count_as_not_given() -> None:
+    api = FakeAPI()
+    async with executor(api) as ex:
+        await call(ex, "listPets", {"limit": None, "name": "Rex"})
+    assert str(api.requests[0].url) == f"{BASE}/pets?name=Rex"
