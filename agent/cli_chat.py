@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +76,27 @@ def open_shell_model(name: str | None) -> OpenedModel:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_chat(args))
+    return asyncio.run(until_terminated(_chat(args)))
+
+
+async def until_terminated(job: Coroutine[object, object, int]) -> int:
+    """Run ``job``; SIGTERM or SIGHUP (terminal closed) cancel it so its cleanup runs.
+
+    Without this, ``kill`` or a closed terminal would skip the ``finally`` blocks and leave
+    the local model's server (a child process) running.
+    """
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(signum, main.cancel)
+    try:
+        return await job
+    except asyncio.CancelledError:
+        return 128 + signal.SIGTERM
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
 
 
 async def _chat(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.text import Text
 
 from agent.cli import UsageError
-from agent.cli_chat import OpenedModel, add_model_arguments, open_shell_model
+from agent.cli_chat import OpenedModel, add_model_arguments, open_shell_model, until_terminated
 from agent.demo_api import DemoServer
 from agent.errors import AgentError
 from agent.local_model import LocalModel
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--yes goes with --task; the shell asks before each side effect")
     if args.server:
         raise UsageError("baton demo runs its own API; use `baton chat --server URL` instead")
-    return asyncio.run(_demo(args))
+    return asyncio.run(until_terminated(_demo(args)))
 
 
 async def _demo(args: argparse.Namespace) -> int:

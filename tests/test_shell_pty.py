@@ -293,3 +293,18 @@ def test_a_spec_that_cannot_be_loaded_exits_2_with_one_error_line(tmp_path: Path
     assert done.stderr.startswith("error: ")
     assert str(missing) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sigterm_stops_the_demo_and_its_api(tmp_path: Path) -> None:
+    import signal
+    import socket
+
+    term = _demo(tmp_path, ["unused"])
+    seen = term.expect("running on http://127.0.0.1:")
+    assert seen
+    port = int(re.match(r"\d+", term.text[term.mark :]).group())  # type: ignore[union-attr]
+    term.prompt()
+    term.child.kill(signal.SIGTERM)
+    assert term.finish() == 128 + signal.SIGTERM
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # the demo API is gone
