@@ -46,12 +46,15 @@ def load_arazzo(source: str | os.PathLike[str] | JSONObject, *, label: str = "")
                 raise SpecError(exc.message, source=text) from None
         raw = parse_bytes(data, location)
         label = label or text
+    label = label or location
     if not isinstance(raw, dict):
         raise WorkflowDocumentError(label, [("", "an Arazzo document is a JSON/YAML object")])
     problems = _kind_problems(raw) or _schema_problems(raw)
     if problems:
         raise WorkflowDocumentError(label, problems)
-    document = ArazzoDocument.model_validate({**_normalized(raw), "location": location, "raw": raw})
+    document = ArazzoDocument.model_validate(
+        {**_normalized(raw), "location": location, "label": label, "raw": raw}
+    )
     warnings: list[str] = []
     problems = check_document(document, warnings)
     if problems:

@@ -122,6 +122,7 @@ class ArazzoDocument(_Node):
     components: Components = Field(default_factory=Components)
     # Where the document came from (path or URL) and its raw JSON, for $ref in input schemas.
     location: str = ""
+    label: str = ""  # how errors name the file: as the user gave it
     raw: JSONObject = Field(default_factory=dict, repr=False)
     warnings: list[str] = Field(default_factory=list)
 

@@ -29,7 +29,7 @@ def choose_workflow(doc: ArazzoDocument, workflow_id: str | None) -> Workflow:
             return doc.workflows[0]
         ids = ", ".join(w.workflowId for w in doc.workflows)
         raise WorkflowDocumentError(
-            doc.location,
+            doc.label,
             [
                 (
                     "/workflows",
@@ -41,7 +41,7 @@ def choose_workflow(doc: ArazzoDocument, workflow_id: str | None) -> Workflow:
     if found is None:
         ids = ", ".join(w.workflowId for w in doc.workflows)
         raise WorkflowDocumentError(
-            doc.location, [("/workflows", f"no workflow {workflow_id!r} (workflows: {ids})")]
+            doc.label, [("/workflows", f"no workflow {workflow_id!r} (workflows: {ids})")]
         )
     return found
 
@@ -133,7 +133,7 @@ def check_inputs(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> None:
             (f"{wf.pointer}/inputs", f"workflow {wf.workflowId!r} {label}{error.message}")
         )
     if problems:
-        raise WorkflowInputError(doc.location, problems)
+        raise WorkflowInputError(doc.label, problems)
 
 
 def refuse_external(doc: ArazzoDocument, wf: Workflow, step: Step) -> None:
@@ -143,7 +143,7 @@ def refuse_external(doc: ArazzoDocument, wf: Workflow, step: Step) -> None:
     for pointer, ref in refs:
         if ref and ref.startswith("$"):
             raise WorkflowDocumentError(
-                doc.location,
+                doc.label,
                 [
                     (
                         pointer,

@@ -72,7 +72,7 @@ def load_sources(
         if doc.source(key) is None:
             known = ", ".join(s.name for s in doc.sourceDescriptions)
             raise WorkflowDocumentError(
-                doc.location,
+                doc.label,
                 [
                     (
                         "/sourceDescriptions",
@@ -92,7 +92,7 @@ def load_sources(
             raise
         except Exception as exc:  # SpecError, OSError, network: all say the source is unusable
             raise WorkflowDocumentError(
-                doc.location,
+                doc.label,
                 [
                     (
                         f"/sourceDescriptions/{i}/url",
@@ -248,9 +248,9 @@ def bind_all(
                 continue
             bound[step.pointer] = found
     if problems:
-        raise WorkflowDocumentError(doc.location, problems)
+        raise WorkflowDocumentError(doc.label, problems)
     return bound
 
 
 def _fail(doc: ArazzoDocument, pointer: str, message: str) -> WorkflowDocumentError:
-    return WorkflowDocumentError(doc.location, [(pointer, message)])
+    return WorkflowDocumentError(doc.label, [(pointer, message)])
