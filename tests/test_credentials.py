@@ -231,6 +231,22 @@ def test_missing_credentials_file_is_explained(tmp_path: Path) -> None:
         Credentials(env={}, file=tmp_path / "nope.json")
 
 
+async def test_default_credentials_file_in_the_config_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "baton").mkdir()
+    write_file(tmp_path / "baton", {"api_key": "config-key"})
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("BATON_AUTH_API_KEY", raising=False)
+    monkeypatch.delenv("BATON_CREDENTIALS_FILE", raising=False)
+    assert (await apply(Credentials(), tool({"api_key": []}))).headers == [
+        ("X-API-Key", "config-key")
+    ]
+    # An explicit environment mapping (tests, embedding products) never reads it.
+    with pytest.raises(CredentialsError):
+        await apply(Credentials(env={}), tool({"api_key": []}))
+
+
 async def test_environment_wins_over_the_file(tmp_path: Path) -> None:
     path = write_file(tmp_path, {"api_key": "file-key"})
     creds = Credentials(env={"BATON_AUTH_API_KEY": "env-key"}, file=path)

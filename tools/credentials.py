@@ -10,9 +10,11 @@ Sources, first match wins per scheme: the callback (per request, so one product 
 users), then the environment, then the credentials file. Names (DESIGN.md "Configuration"):
 ``BATON_AUTH_<SCHEME>`` with the scheme name upper-cased and every character outside A-Z0-9
 turned into ``_``; ``_USERNAME``/``_PASSWORD`` for basic; ``_CLIENT_ID``/``_CLIENT_SECRET`` for
-OAuth2 client credentials. The file (``file=`` or ``$BATON_CREDENTIALS_FILE``) is JSON mapping a
-scheme name to a token string or to an object with the keys ``token``, ``username``,
-``password``, ``client_id``, ``client_secret``; the callback returns such an object (or None).
+OAuth2 client credentials. The file (``file=``, else ``$BATON_CREDENTIALS_FILE``, else
+``~/.config/baton/credentials.json`` when it exists and the process environment is used) is
+JSON mapping a scheme name to a token string or to an object with the keys ``token``,
+``username``, ``password``, ``client_id``, ``client_secret``; the callback returns such an
+object (or None). The file is refused when its group or others have any access to it.
 
 Decisions recorded here:
 - Alternatives are tried in the spec's order and the first one whose schemes all have
@@ -81,6 +83,8 @@ class Credentials:
     ) -> None:
         self._env: Mapping[str, str] = os.environ if env is None else env
         path = file if file is not None else self._env.get(FILE_VARIABLE)
+        if path is None and env is None:
+            path = default_file()
         self._file: dict[str, dict[str, str]] = load_file(Path(path)) if path else {}
         self._callback = callback
         self._tokens = TokenCache(margin_s=token_margin_s, clock=clock or time.monotonic)
@@ -221,6 +225,13 @@ class Credentials:
 
 
 # -- credentials file ----------------------------------------------------------------------------
+def default_file() -> Path | None:
+    """``$XDG_CONFIG_HOME/baton/credentials.json`` (``~/.config/...``) when it exists."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    path = Path(config) / "baton" / "credentials.json"
+    return path if path.exists() else None
+
+
 def load_file(path: Path) -> dict[str, dict[str, str]]:
     """Read a credentials file; refuse it when anyone but its owner can read or write it."""
     try:
