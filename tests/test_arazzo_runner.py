@@ -528,3 +528,28 @@ async def test_a_retry_can_run_another_step_first(tmp_path: Path) -> None:
     ]
     assert [r.url.path for r in api.requests][:3] == ["/v1/flaky", "/v1/pets", "/v1/flaky"]
     assert sum(isinstance(e, StepRecord) for e in events) == len(result.steps)
+
+
+async def test_a_dependency_missing_an_input_stops_before_any_call(tmp_path: Path) -> None:
+    workflows = [
+        {
+            "workflowId": "main",
+            "dependsOn": ["login"],
+            "steps": [{"stepId": "a", "operationId": "flaky"}],
+        },
+        {
+            "workflowId": "login",
+            "inputs": {
+                "type": "object",
+                "required": ["user"],
+                "properties": {"user": {"type": "string"}},
+            },
+            "steps": [{"stepId": "b", "operationId": "flaky"}],
+        },
+    ]
+    api = ShopAPI()
+    with pytest.raises(WorkflowInputError, match="workflow 'login' inputs: 'user' is a required"):
+        await _run(_document(tmp_path, workflows), api, "main")
+    assert api.requests == []
+    result, _, _ = await _run(_document(tmp_path, workflows), api, "main", {"user": "ada"})
+    assert [(s.workflow_id, s.step_id) for s in result.steps] == [("login", "b"), ("main", "a")]

@@ -64,6 +64,14 @@ class CompiledCriterion:
         return self.check(scope)
 
 
+def holds(criterion: Criterion, scope: Scope) -> bool:
+    """Whether a (valid) criterion holds; a value it cannot read makes it false."""
+    try:
+        return compile_criterion(criterion).holds(scope)
+    except ExpressionError:
+        return False
+
+
 def compile_criterion(criterion: Criterion) -> CompiledCriterion:
     """Compile once; ConditionError/ExpressionError name what is wrong."""
     kind = criterion.type

@@ -156,6 +156,18 @@ class Scope:
     components: JSONObject = field(default_factory=dict)
     exchange: Exchange | None = None
 
+    def at(self, exchange: Exchange | None, *, outputs: JSONObject | None = None) -> Scope:
+        """The same run state seen from one exchange (and, for workflow steps, its outputs)."""
+        return Scope(
+            inputs=self.inputs,
+            outputs=self.outputs if outputs is None else outputs,
+            steps=self.steps,
+            workflows=self.workflows,
+            sources=self.sources,
+            components=self.components,
+            exchange=exchange,
+        )
+
 
 def evaluate(expr: Expression | str, scope: Scope) -> JSONValue:
     """The value of an expression (type preserved). ExpressionError if it cannot be had."""

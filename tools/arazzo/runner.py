@@ -25,7 +25,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from tools.arazzo.criteria import compile_criterion
+from tools.arazzo.criteria import holds
 from tools.arazzo.errors import ExpressionError, WorkflowInputError
 from tools.arazzo.expressions import (
     MISSING,
@@ -33,7 +33,7 @@ from tools.arazzo.expressions import (
     Scope,
     evaluate_value,
 )
-from tools.arazzo.model import Action, ArazzoDocument, Criterion, Step, Workflow
+from tools.arazzo.model import Action, ArazzoDocument, Step, Workflow
 from tools.arazzo.plan import (
     actions_for,
     check_inputs,
@@ -101,11 +101,25 @@ class WorkflowRunner:
         self, workflow_id: str | None = None, inputs: JSONObject | None = None
     ) -> WorkflowResult:
         start = choose_workflow(self.doc, workflow_id)
+        self._bound, self._done, self._workflows, self._records = {}, {}, {}, []
+        self._count = 0
         self.bind(start)
         given = with_defaults(self.doc, start, inputs or {})
         check_inputs(self.doc, start, given)
+        self._check_dependencies(start, given, set())
         result = await self._workflow(start, given, depth=0)
         return result.model_copy(update={"steps": list(self._records)})
+
+    def _check_dependencies(self, wf: Workflow, inputs: JSONObject, seen: set[str]) -> None:
+        """dependsOn workflows get their inputs from the caller's: check them before any call."""
+        for dep in wf.dependsOn:
+            target = self.doc.workflow(dep)
+            if target is None or dep in seen:
+                continue
+            seen.add(dep)
+            given = with_defaults(self.doc, target, inputs_for(target, inputs))
+            check_inputs(self.doc, target, given)
+            self._check_dependencies(target, given, seen)
 
     # -- workflows -------------------------------------------------------------------------
     async def _workflow(self, wf: Workflow, inputs: JSONObject, depth: int) -> WorkflowResult:
@@ -268,13 +282,13 @@ class WorkflowRunner:
                 update={"error": inner.error or f"workflow {target.workflowId!r} failed"}
             )
         flow.last = Exchange(status=inner.last_status)
-        scope = _with(flow.scope, flow.last, outputs=inner.outputs)
+        scope = flow.scope.at(flow.last, outputs=inner.outputs)
         return self._judge(flow, step, record, scope)
 
     def _judge(self, flow: _Flow, step: Step, record: StepRecord, scope: Scope) -> StepRecord:
         """Success criteria, then outputs (a step whose outputs cannot be read fails)."""
-        scope = _with(scope, flow.last)
-        failed = [c.condition for c in step.successCriteria if not _holds(c, scope)]
+        scope = scope.at(flow.last)
+        failed = [c.condition for c in step.successCriteria if not holds(c, scope)]
         if not step.successCriteria and flow.last is not None and flow.last.status is not None:
             failed = [] if 200 <= flow.last.status < 400 else ["2xx or 3xx status"]
         if failed:
@@ -288,7 +302,7 @@ class WorkflowRunner:
 
     # -- actions ---------------------------------------------------------------------------
     async def _decide(self, flow: _Flow, step: Step, record: StepRecord) -> _Decision:
-        scope = _with(flow.scope, flow.last)
+        scope = flow.scope.at(flow.last)
         if record.success:
             kind = "successActions"
             actions = actions_for(self.doc, step.onSuccess, flow.wf.successActions, kind)
@@ -296,7 +310,7 @@ class WorkflowRunner:
             kind = "failureActions"
             actions = actions_for(self.doc, step.onFailure, flow.wf.failureActions, kind)
         for action in actions:
-            if not all(_holds(c, scope) for c in action.criteria):
+            if not all(holds(c, scope) for c in action.criteria):
                 continue
             if action.type == "retry":
                 decision = await self._retry(flow, step, action, record)
@@ -368,22 +382,3 @@ def _why(record: StepRecord) -> str:
     if record.error:
         return f"step {record.step_id!r} failed: {record.error}"
     return f"step {record.step_id!r} failed: {' && '.join(record.failed_criteria) or 'no success'}"
-
-
-def _holds(criterion: Criterion, scope: Scope) -> bool:
-    try:
-        return compile_criterion(criterion).holds(scope)
-    except ExpressionError:
-        return False
-
-
-def _with(scope: Scope, exchange: Exchange | None, *, outputs: JSONObject | None = None) -> Scope:
-    return Scope(
-        inputs=scope.inputs,
-        outputs=scope.outputs if outputs is None else outputs,
-        steps=scope.steps,
-        workflows=scope.workflows,
-        sources=scope.sources,
-        components=scope.components,
-        exchange=exchange,
-    )
