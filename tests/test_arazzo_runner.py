@@ -553,3 +553,33 @@ async def test_a_dependency_missing_an_input_stops_before_any_call(tmp_path: Pat
     assert api.requests == []
     result, _, _ = await _run(_document(tmp_path, workflows), api, "main", {"user": "ada"})
     assert [(s.workflow_id, s.step_id) for s in result.steps] == [("login", "b"), ("main", "a")]
+
+
+async def test_inputs_from_components_are_checked_and_defaulted(tmp_path: Path) -> None:
+    wf = {
+        "workflowId": "w",
+        "inputs": {"$ref": "#/components/inputs/query"},
+        "steps": [
+            {
+                "stepId": "a",
+                "operationId": "findPets",
+                "parameters": [{"name": "status", "in": "query", "value": "$inputs.status"}],
+            }
+        ],
+    }
+    components = {
+        "inputs": {
+            "query": {
+                "type": "object",
+                "properties": {"status": {"$ref": "#/components/inputs/status"}},
+            },
+            "status": {"type": "string", "enum": ["available", "sold"], "default": "sold"},
+        }
+    }
+    path = _document(tmp_path, [wf], components=components)
+    with pytest.raises(WorkflowInputError, match="input 'status': 'lost' is not one of"):
+        await _run(path, ShopAPI(), None, {"status": "lost"})
+    api = ShopAPI()
+    result, _, _ = await _run(path, api, None, {})
+    assert result.success
+    assert api.requests[0].url.params["status"] == "sold"

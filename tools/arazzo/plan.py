@@ -92,18 +92,23 @@ def inputs_for(wf: Workflow, inputs: JSONObject) -> JSONObject:
     return {k: v for k, v in inputs.items() if k in props}
 
 
-def input_properties(doc: ArazzoDocument, wf: Workflow) -> JSONObject | None:
-    """The top-level ``properties`` of a workflow's inputs schema (local $refs followed)."""
-    schema: JSONValue = wf.inputs
-    for _ in range(8):  # follow local $refs (components.inputs), bounded
+def _deref(doc: ArazzoDocument, schema: JSONValue) -> JSONValue:
+    """Follow local ``$ref``s (``#/components/inputs/...``), bounded against loops."""
+    for _ in range(8):
         if not (isinstance(schema, dict) and str(schema.get("$ref", "")).startswith("#/")):
             break
         try:
             schema = resolve_pointer(doc.raw, str(schema["$ref"])[1:])
         except ExpressionError:
             return None
+    return schema
+
+
+def input_properties(doc: ArazzoDocument, wf: Workflow) -> JSONObject | None:
+    """The top-level ``properties`` of a workflow's inputs schema (local $refs followed)."""
+    schema = _deref(doc, wf.inputs)
     props = schema.get("properties") if isinstance(schema, dict) else None
-    return props if isinstance(props, dict) else None
+    return {k: _deref(doc, v) for k, v in props.items()} if isinstance(props, dict) else None
 
 
 def with_defaults(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> JSONObject:
