@@ -416,6 +416,20 @@ def test_multipart_text_json_and_file_parts(tmp_path: Path) -> None:
     assert b"PNG" not in json.dumps(request.display_body).encode()
 
 
+def test_multipart_boundary_is_stable_and_absent_from_the_parts(tmp_path: Path) -> None:
+    first = build(multipart_tool(), {"body": {"note": "hi"}})
+    again = build(multipart_tool(), {"body": {"note": "hi"}})
+    other = build(multipart_tool(), {"body": {"note": "ho"}})
+    assert first.content == again.content
+    assert first.headers == again.headers != other.headers
+    boundary = dict(first.headers)["Content-Type"].split("boundary=")[1]
+    # A part holding boundary-like text is still framed by a boundary it does not contain.
+    tricky = build(multipart_tool(), {"body": {"note": f"--{boundary}"}})
+    tricky_boundary = dict(tricky.headers)["Content-Type"].split("boundary=")[1]
+    assert tricky_boundary.encode() not in f"--{boundary}".encode()
+    assert [p[1] for p in multipart_parts(tricky)] == [f"--{boundary}".encode()]
+
+
 @pytest.mark.parametrize(
     "path", ["../secret.txt", "/etc/passwd", "pics/../../secret.txt", "link/secret.txt"]
 )

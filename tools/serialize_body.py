@@ -19,9 +19,9 @@ Decisions recorded here:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,8 +117,7 @@ def _multipart(
     files_root: Path | None,
     problems: Problems,
 ) -> Body | None:
-    boundary = "baton-" + uuid.uuid4().hex
-    parts: list[bytes] = []
+    parts: list[_Part] = []
     display: list[JSONObject] = []
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     for key, item in value.items():
@@ -136,11 +135,12 @@ def _multipart(
             )
             part = _part(key, one, item_schema, rule, files_root, pointer, problems)
             if part is not None:
-                parts.append(_encode_part(boundary, part))
+                parts.append(part)
                 display.append(part.display)
     if problems.items:
         return None
-    content = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    boundary = _boundary(parts)
+    content = b"".join(_encode_part(boundary, p) for p in parts) + f"--{boundary}--\r\n".encode()
     media = binding.media_type.split(";", 1)[0].strip()
     header = ("Content-Type", f"{media}; boundary={boundary}")
     return Body(content, media, display, [header])
@@ -189,6 +189,20 @@ def _part(
     return _Part(
         name, text.encode("utf-8"), rule.content_type, None, extra, {"name": name, "value": text}
     )
+
+
+def _boundary(parts: list[_Part]) -> str:
+    """A boundary derived from the content: the same body is the same bytes (cassettes replay,
+    dry runs compare), and it cannot occur inside the parts (checked, re-derived if it does)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(repr((part.name, part.filename, part.content_type, part.headers)).encode())
+        digest.update(hashlib.sha256(part.data).digest())
+    for salt in range(100):
+        boundary = "baton-" + hashlib.sha256(digest.digest() + bytes([salt])).hexdigest()[:32]
+        if not any(boundary.encode() in p.data for p in parts):
+            return boundary
+    raise RuntimeError("no multipart boundary found")  # would take 100 SHA-256 collisions
 
 
 def _encode_part(boundary: str, part: _Part) -> bytes:
