@@ -238,8 +238,8 @@ def _progress(console: Console, event: RunEvent) -> None:
         return
     mark = "[green]✓[/]" if event.success else "[red]✗[/]"
     req = event.request
-    call = f"{req.method} {req.url}" if req else (event.tool or "workflow")
-    status = f" → {event.result.status}" if event.result else ""
+    call = f"{req.method} {req.url}" if req else (event.tool or f"workflow {event.workflow}")
+    status = f" → {event.status}" if event.status is not None else ""
     why = "" if event.success else f" [red]{event.error or ' && '.join(event.failed_criteria)}[/]"
     console.print(
         f"  {mark} {event.step_id} {call}{status} ({event.elapsed_ms:.0f} ms){why}"
@@ -254,7 +254,7 @@ def result_tree(result: WorkflowResult, run_id: str) -> Tree:
     tree = Tree(f"workflow [bold]{result.workflow_id}[/] {state} (run {run_id})")
     steps = tree.add("steps")
     for step in result.steps:
-        status = step.result.status if step.result else "-"
+        status = step.status if step.status is not None else "-"
         mark = "✓" if step.success else "✗"
         node = steps.add(
             f"{mark} {step.workflow_id}/{step.step_id} #{step.attempt} "

@@ -35,6 +35,8 @@ class StepRecord(BaseModel):
     attempt: int = 1
     source: str | None = None  # source description name (operation steps)
     tool: str | None = None  # tool called; None for a workflow step
+    workflow: str | None = None  # workflow called by a workflow step
+    status: int | None = None  # HTTP status (a workflow step: its workflow's last one)
     operation_id: str | None = None
     arguments: JSONObject | None = None  # redacted arguments sent
     request: PreparedRequest | None = None

@@ -252,6 +252,7 @@ class WorkflowRunner:
                 "error": outcome.error,
                 "error_type": outcome.error_type,
                 "elapsed_ms": outcome.elapsed_ms,
+                "status": outcome.result.status if outcome.result else None,
             }
         )
         if outcome.exchange is None:
@@ -264,6 +265,7 @@ class WorkflowRunner:
     ) -> StepRecord:
         target = self.doc.workflow(step.workflowId or "")
         assert target is not None
+        base = base.model_copy(update={"workflow": target.workflowId})
         try:
             given = {
                 p.name: evaluate_value(p.value, flow.scope)
@@ -276,7 +278,13 @@ class WorkflowRunner:
         except (ExpressionError, WorkflowInputError) as exc:
             return base.model_copy(update={"error": str(exc), "error_type": type(exc).__name__})
         inner = await self._workflow(target, given, depth + 1)
-        record = base.model_copy(update={"error": inner.error})
+        record = base.model_copy(
+            update={
+                "error": inner.error,
+                "workflow": target.workflowId,
+                "status": inner.last_status,
+            }
+        )
         if not inner.success:
             return record.model_copy(
                 update={"error": inner.error or f"workflow {target.workflowId!r} failed"}
