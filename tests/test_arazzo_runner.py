@@ -59,6 +59,9 @@ SPEC: dict[str, Any] = {
                 "responses": {"201": {"description": "placed"}},
             }
         },
+        "/pets.xml": {
+            "get": {"operationId": "petsXml", "responses": {"200": {"description": "XML"}}}
+        },
         "/flaky": {"get": {"operationId": "flaky", "responses": {"200": {"description": "ok"}}}},
     },
 }
@@ -81,6 +84,10 @@ class ShopAPI:
         if path == "/orders":
             order = json.loads(request.content)
             return httpx2.Response(201, json={"orderId": 1000 + order["petId"], **order})
+        if path == "/pets.xml":
+            xml = b'<pets><pet id="7"><name>Rex</name></pet>'
+            xml += b'<pet id="8"><name>Fido</name></pet></pets>'
+            return httpx2.Response(200, content=xml, headers={"Content-Type": "application/xml"})
         if path == "/flaky":
             if self.fail_first > 0:
                 self.fail_first -= 1
@@ -583,3 +590,32 @@ async def test_inputs_from_components_are_checked_and_defaulted(tmp_path: Path) 
     result, _, _ = await _run(path, api, None, {})
     assert result.success
     assert api.requests[0].url.params["status"] == "sold"
+
+
+async def test_xpath_criteria_read_xml_responses(tmp_path: Path) -> None:
+    def flow(condition: str) -> dict[str, Any]:
+        return {
+            "workflowId": "w",
+            "steps": [
+                {
+                    "stepId": "a",
+                    "operationId": "petsXml",
+                    "successCriteria": [
+                        {
+                            "context": "$response.body",
+                            "condition": condition,
+                            "type": {"type": "xpath", "version": "xpath-30"},
+                        }
+                    ],
+                }
+            ],
+        }
+
+    ok, _, _ = await _run(_document(tmp_path, [flow("count(/pets/pet) = 2")]), ShopAPI())
+    assert ok.success, ok.error
+    by_attr, _, _ = await _run(
+        _document(tmp_path, [flow("/pets/pet[@id = '8']/name = 'Fido'")]), ShopAPI()
+    )
+    assert by_attr.success, by_attr.error
+    missing, _, _ = await _run(_document(tmp_path, [flow("/pets/pet[name = 'Tom']")]), ShopAPI())
+    assert not missing.success
