@@ -31,7 +31,6 @@ from rich.console import Console
 from rich.text import Text
 
 from agent.agent import Agent, RunResult
-from agent.errors import AgentError
 from agent.llm import ModelClient
 from agent.runstore import RunStore
 from agent.shell_render import TaskView, prepared_request
@@ -234,6 +233,7 @@ class Shell:
         try:
             result = await self.cancellable(agent.run(text, on_step=on_step))
         finally:
+            view.pause()  # whatever happened, the spinner must not outlive the task
             self._view = None
         if result is None:
             self.last = transcript
@@ -285,7 +285,7 @@ class Shell:
         """Run a task or command; report errors as one line instead of leaving the shell."""
         try:
             await job
-        except (AgentError, Exception) as exc:  # the shell must survive any one command
+        except Exception as exc:  # the shell must survive any one task or command
             self.console.print(Text(f"error: {exc}", style="red"))
 
     def catalog_names(self) -> list[str]:
