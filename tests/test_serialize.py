@@ -24,6 +24,7 @@ from tools.model import (
     JSONObject,
     ParamLocation,
     ParamStyle,
+    ResponseRef,
     Tool,
 )
 from tools.serialize import WireRequest, build_request
@@ -239,6 +240,33 @@ def test_none_means_not_given() -> None:
     args = [param("query", "form", True), param("header", "simple", False, name="X-A")]
     request = build(make_tool("/t", args), {"color": None, "X_A": None})
     assert (request.url, request.headers) == (BASE + "/t", [])
+
+
+def test_accept_lists_the_declared_response_types_json_first() -> None:
+    responses = [
+        ResponseRef(status="200", media_type="application/vnd.github.diff"),
+        ResponseRef(status="200", media_type="application/json"),
+        ResponseRef(status="404", media_type="application/problem+json"),
+        ResponseRef(status="default", media_type=None),
+        ResponseRef(status="500", media_type="application/json"),
+    ]
+    tool = make_tool("/t")
+    tool = tool.model_copy(
+        update={"binding": tool.binding.model_copy(update={"responses": responses})}
+    )
+    assert build(tool, {}).headers == [
+        ("Accept", "application/json, application/problem+json, application/vnd.github.diff;q=0.9")
+    ]
+    assert build(make_tool("/t"), {}).headers == []  # nothing declared: nothing claimed
+
+
+def test_an_accept_parameter_wins_over_the_declared_types() -> None:
+    tool = make_tool("/t", [param("header", "simple", False, name="Accept")])
+    responses = [ResponseRef(status="200", media_type="application/json")]
+    tool = tool.model_copy(
+        update={"binding": tool.binding.model_copy(update={"responses": responses})}
+    )
+    assert build(tool, {"Accept": "text/csv"}).headers == [("Accept", "text/csv")]
 
 
 # -- URL joining and traversal -------------------------------------------------------------------

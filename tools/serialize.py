@@ -22,6 +22,9 @@ Decisions recorded here:
 - Values nested inside arrays or objects (which the style table does not define) are sent as
   compact JSON text.
 - Header values containing control characters or non-ASCII are refused rather than mangled.
+- ``Accept`` lists the media types the operation declares for its responses, JSON ones first
+  and the rest at q=0.9, so an API that can answer in several formats answers in the one the
+  model reads best, and one that cannot still finds its own type acceptable.
 """
 
 from __future__ import annotations
@@ -99,6 +102,9 @@ def build_request(
         raise ArgumentError(tool.name, problems.items)
     if cookies:
         headers.append(("Cookie", "; ".join(cookies)))
+    accept = accept_header(tool)
+    if accept and not any(k.lower() == "accept" for k, _ in headers):
+        headers.append(("Accept", accept))
     url = join_url(base_url, path)
     if query:
         url += ("&" if "?" in url else "?") + "&".join(query)
@@ -106,6 +112,21 @@ def build_request(
         return WireRequest(binding.method, url, headers, None, None, None)
     headers.extend(body.headers)
     return WireRequest(binding.method, url, headers, body.content, body.media_type, body.display)
+
+
+def accept_header(tool: Tool) -> str | None:
+    """The media types the operation declares it answers with, JSON ones preferred."""
+    types = list(dict.fromkeys(r.media_type for r in tool.binding.responses if r.media_type))
+    if not types:
+        return None
+    json_like = [t for t in types if _json_media(t)]
+    others = [f"{t};q=0.9" for t in types if not _json_media(t)]
+    return ", ".join(json_like + others)
+
+
+def _json_media(media_type: str) -> bool:
+    base = media_type.split(";", 1)[0].strip().lower()
+    return base == "application/json" or base.endswith("+json")
 
 
 def join_url(base_url: str, path: str) -> str:
