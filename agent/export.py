@@ -12,7 +12,9 @@ order. Every argument leaf is one of:
   (they came from the user, not from the API);
 - **a user-supplied value**: a workflow input (typed, with the observed value as its
   ``default``, so the export re-runs as is and ``--input NAME=VALUE`` changes it);
-- booleans and nulls stay literal: they shape a request rather than parameterize it.
+- booleans and nulls stay literal: they shape a request rather than parameterize it;
+- a value the transcript holds redacted (``***``) becomes a required input with no default:
+  the secret was never stored, so the re-run must be given it.
 
 Each step's success criterion is the status observed. ``save_workflow`` (used by the shell's
 ``/save FILE``) writes YAML, or JSON for a ``.json`` path, with source paths relative to it.
@@ -101,8 +103,10 @@ class _Exporter:
             return {k: self.value(v, k, before) for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v, name, before) for v in value]
-        if value is None or isinstance(value, bool) or value == PLACEHOLDER:
+        if value is None or isinstance(value, bool):
             return value
+        if value == PLACEHOLDER:  # a secret the transcript never held: the re-run must pass it
+            return self.input_for(name, PLACEHOLDER)
         return self.link(value, before) or self.input_for(name, value)
 
 
@@ -272,8 +276,18 @@ def _sources(tools: list[Tool], base_dir: Path | None) -> dict[str, tuple[str, s
 
 
 def _inputs_schema(inputs: dict[str, JSONValue]) -> JSONObject:
-    props = {name: {"type": _json_type(v), "default": v} for name, v in inputs.items()}
-    return {"type": "object", "properties": props}
+    props: JSONObject = {}
+    secret: list[str] = []
+    for name, value in inputs.items():
+        if value == PLACEHOLDER:
+            secret.append(name)
+            props[name] = {"type": "string", "description": "redacted in the run; pass it"}
+        else:
+            props[name] = {"type": _json_type(value), "default": value}
+    schema: JSONObject = {"type": "object", "properties": props}
+    if secret:
+        schema["required"] = secret
+    return schema
 
 
 def _json_type(value: JSONValue) -> str:

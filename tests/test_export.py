@@ -213,18 +213,24 @@ def test_a_weak_value_links_only_when_one_place_holds_it() -> None:
     assert doc["workflows"][0]["steps"][0]["outputs"]["id"] == "$response.body#/1/id"
 
 
-def test_values_the_user_typed_stay_inputs_and_flags_stay_literal() -> None:
+def test_user_typed_values_stay_inputs_flags_stay_literal_secrets_are_required() -> None:
     doc = _export(
         "find widget-42 and show item 1234 verbosely",
         _call("listItems", {"q": "widget-42"}, 200, [{"id": 1234, "name": "widget-42"}]),
         _call("getItem", {"itemId": 1234, "verbose": True, "X-Key": "***"}, 200, {"id": 1234}),
     )
-    assert _params(doc, 1) == {"itemId": "$inputs.itemId", "verbose": True, "X-Key": "***"}
-    inputs = doc["workflows"][0]["inputs"]["properties"]
-    assert inputs == {
+    assert _params(doc, 1) == {
+        "itemId": "$inputs.itemId",
+        "verbose": True,
+        "X-Key": "$inputs.X-Key",
+    }
+    inputs = doc["workflows"][0]["inputs"]
+    assert inputs["properties"] == {
         "q": {"type": "string", "default": "widget-42"},
         "itemId": {"type": "integer", "default": 1234},
+        "X-Key": {"type": "string", "description": "redacted in the run; pass it"},
     }
+    assert inputs["required"] == ["X-Key"]  # the secret was never stored: a re-run must pass it
 
 
 def test_failed_calls_are_left_out_and_the_latest_response_wins() -> None:
