@@ -9,7 +9,8 @@ example can do on mock data, and why not more:
   source declares ``tags`` (and ``pet_id`` where getPetCoupons declares ``petId``).
 - oauth ``client-credentials-flow``: the token request is accepted (200), but the source
   declares no response body, so Prism sends none and the ``access_token != null`` criterion
-  cannot hold. The step fails on that criterion, as it should.
+  cannot hold. The step fails on that criterion, as it should (``authorization-code-flow`` and
+  ``refresh-token-flow`` stop the same way at their first token check).
 - bnpl: cannot bind: it passes ``redirectAuthToken`` to getAuthorization, whose source
   declares ``AuthorizationToken``; its source url is remote (read locally with ``--source``).
 - FAPI-PAR: cannot bind: operationId ``PAR``; the source declares ``Par``.
