@@ -64,7 +64,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_p = sub.add_parser("run", help="run an Arazzo workflow with Baton's executor")
     run_p.add_argument("file", metavar="FILE", help="Arazzo document (YAML or JSON)")
     run_p.add_argument("--workflow", metavar="ID", help="workflowId (needed if there are several)")
-    run_p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE")
+    run_p.add_argument(
+        "--input", action="append", default=[], metavar="NAME=VALUE",
+        help="a workflow input; VALUE is JSON when it parses (7, true, [1]), else a string",
+    )  # fmt: skip
     run_p.add_argument(
         "--server",
         action="append",
