@@ -218,3 +218,16 @@ def test_cached_github_load_is_no_slower_than_json_load(tmp_path: Path) -> None:
     cached = best(lambda: load_catalog(spec, cache_dir=tmp_path))
     # The bench measures this exactly in fresh processes; here a margin absorbs a busy CI box.
     assert cached < parse * 1.5, (cached, parse)
+
+
+def test_same_content_at_another_path_gets_its_own_entry(
+    spec_file: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    copy = tmp_path / "elsewhere" / "pets.json"
+    copy.parent.mkdir()
+    copy.write_bytes(spec_file.read_bytes())
+    first = load_catalog(spec_file, cache_dir=cache_dir)
+    second = load_catalog(copy, cache_dir=cache_dir)
+    assert first.source != second.source
+    assert str(copy) in second.source
+    assert len(_entries(cache_dir)) == 2

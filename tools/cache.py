@@ -3,7 +3,7 @@
 Owns ``load_catalog`` (ingest through the cache), where the cache lives, the cache key and the
 entry format. It never interprets a spec: a miss calls ``tools.ingest.ingest_spec``.
 
-Key: SHA-256 over the bytes of the spec file and of every local file it references
+Key: SHA-256 over the paths and bytes of the spec file and of every local file it references
 (transitively), Baton's cache format version, a fingerprint of the ingester's code (so an
 upgraded or edited Baton never serves a stale catalog), the ``--server`` override and the
 remote-refs switch. Hashing GitHub's 13 MB spec this way takes ~25 ms; finding referenced
@@ -112,7 +112,9 @@ def content_hash(path: str) -> tuple[str, bool]:
         if data is None:
             digest.update(b"\0missing\0" + current.encode())
             continue
-        digest.update(b"\0file\0" + (b"" if current == path else current.encode()))
+        # Paths are part of the key, the main one too: relative server URLs and the source
+        # label of a catalog depend on where its spec lives, not only on its bytes.
+        digest.update(b"\0file\0" + current.encode())
         digest.update(hashlib.sha256(data).digest())
         for match in _REF.finditer(data):
             ref = match.group(1).decode("utf-8", "replace")
