@@ -6,7 +6,8 @@ effects. Input editing lives in ``agent.shell_input``, drawing in ``agent.shell_
 slash commands in ``agent.shell_commands``.
 
 Ctrl-C while a task runs cancels that task (the asyncio task, so HTTP calls and the model
-request stop at once) and the shell stays; Ctrl-C at the prompt clears the line; Ctrl-D at the
+request stop at once; ``agent.shell_keys`` keeps it from reaching child processes such as
+the local model's server) and the shell stays; Ctrl-C at the prompt clears the line; Ctrl-D at the
 prompt leaves. With no model configured the shell still starts: it says how to configure one
 and the manual commands (``/tools``, ``/describe``, ``/call``, ...) work.
 
@@ -20,8 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -33,6 +33,7 @@ from rich.text import Text
 from agent.agent import Agent, RunResult
 from agent.llm import ModelClient
 from agent.runstore import RunStore
+from agent.shell_keys import InterruptKeys
 from agent.shell_render import TaskView, prepared_request
 from agent.transcript import Step, Transcript
 from tools.executor import Executor
@@ -101,6 +102,7 @@ class Shell:
         self._executor: Executor | None = None
         self._view: TaskView | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._keys: InterruptKeys | None = None
         self._retired: list[Agent | Executor] = []
         self._run_store = RunStore() if options.run_store else None
         for spec in options.specs:
@@ -175,7 +177,8 @@ class Shell:
                                     f"  {decision}: no one to ask (use --yes to allow)",
                                     style="yellow"))  # fmt: skip
             return decision
-        decision = await self._ask_decision()
+        with self._keys.paused() if self._keys is not None else contextlib.nullcontext():
+            decision = await self._ask_decision()
         if decision == "always":
             self.always.add(request.tool)
         return decision
@@ -205,15 +208,18 @@ class Shell:
         """Run ``job`` as a task that Ctrl-C cancels; None when it was cancelled."""
         task: asyncio.Task[T] = asyncio.create_task(job)
         self._task = task
+        keys = self._keys = InterruptKeys(task.cancel)
+        keys.start()
         try:
-            with _cancel_on_sigint(task):
-                return await task
+            return await task
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise  # the shell itself is being cancelled, not just this task
             return None
         finally:
+            keys.stop()
+            self._keys = None
             self._task = None
 
     async def run_task(self, text: str) -> RunResult | None:
@@ -304,18 +310,3 @@ class Shell:
             style="dim",
             markup=False,
         )
-
-
-@contextlib.contextmanager
-def _cancel_on_sigint(task: asyncio.Task[Any]) -> Iterator[None]:
-    """While the task runs, SIGINT cancels it instead of raising KeyboardInterrupt."""
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGINT, task.cancel)
-    except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)

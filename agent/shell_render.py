@@ -274,6 +274,8 @@ class TaskView:
         self.pause()
         if isinstance(step, ModelTurnStep):
             self._model_turn(step)
+            if not step.tool_calls:
+                return  # the answer follows at once: no spinner in between
         elif isinstance(step, ToolCallStep):
             self._pending.pop(step.call_id, None)
             self.console.print(tool_call_line(step), soft_wrap=True)
@@ -282,6 +284,8 @@ class TaskView:
             self.console.print(Text(f"  {step.decision}: {step.tool}", style=style))
         elif isinstance(step, ErrorStep):
             self.console.print(Text(_error_text(step), style="red"))
+            if not step.recoverable:
+                return  # the run ends here: no spinner after a fatal error
         elif isinstance(step, AnswerStep):
             if step.text.strip() != self._last_text.strip():
                 self.console.print(Text(step.text))

@@ -59,3 +59,39 @@ def test_the_demo_with_the_local_model_reaches_a_real_tool_call(tmp_path: Path) 
         if child.isalive():
             child.terminate(force=True)
         child.close()
+
+
+@pytest.mark.timeout(900)
+def test_ctrl_c_in_the_shell_stops_the_task_but_not_the_local_model(tmp_path: Path) -> None:
+    """The terminal sends SIGINT to the whole process group; the model server must survive."""
+    if not local_model_available():
+        pytest.skip("the local model is not installed (make setup-local)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_", "BATON_"))}
+    env.update(
+        BATON_HOME=str(tmp_path / "home"),
+        BATON_CACHE_DIR=str(tmp_path / "cache"),
+        PROMPT_TOOLKIT_NO_CPR="1",
+        TERM="xterm-256color",
+    )
+    child = pexpect.spawn(
+        BATON[0], [*BATON[1:], "demo"], env=env, cwd=str(ROOT), encoding="utf-8",
+        dimensions=(50, 200), timeout=600,
+    )  # fmt: skip
+    try:
+        child.expect("baton>")
+        child.send("list the projects\r")
+        child.expect("thinking")
+        child.sendintr()
+        child.expect("stopped")
+        child.expect("baton>")
+        child.send("list the projects\r")
+        child.expect(r"(done|failed): \d+ call")
+        second = _ANSI.sub("", child.before or "")
+        assert "could not reach model" not in second, second
+        assert _CALL.search(second), f"no successful tool call after Ctrl-C:\n{second}"
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF, timeout=60)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+        child.close()
