@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 Command = Callable[["Shell", str], Awaitable[bool | None]]
 
+MAX_LISTED = 100
+
 COMMANDS: dict[str, str] = {
     "/tools": "list the tools, or search them: /tools [TEXT]",
     "/describe": "show a tool's description and argument schema: /describe TOOL",
@@ -76,7 +78,11 @@ def _error(shell: Shell, message: str) -> None:
 
 async def _tools(shell: Shell, arg: str) -> None:
     if not arg:
-        shell.console.print(tools_table(list(shell.catalog), title=f"{len(shell.catalog)} tools"))
+        tools = list(shell.catalog)
+        title = f"{len(tools)} tools"
+        if len(tools) > MAX_LISTED:  # GitHub has 1,223: a search is more use than a scroll
+            title += f", the first {MAX_LISTED} (search with /tools TEXT)"
+        shell.console.print(tools_table(tools[:MAX_LISTED], title=title))
         return
     hits = shell.catalog.search(arg, limit=15)
     if not hits:
