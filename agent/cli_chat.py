@@ -31,9 +31,6 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="model name (default: $BATON_MODEL, else the configured or local model); "
         "script:PATH plays a model script",
     )
-    parser.add_argument(
-        "--server", metavar="URL", help="send calls to this base URL instead of the spec's servers"
-    )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +42,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="an OpenAPI/Swagger file or URL (repeat for several)",
     )
     add_model_arguments(parser)
+    parser.add_argument(
+        "--server", metavar="URL", help="send calls to this base URL instead of the spec's servers"
+    )
     parser.add_argument(
         "--history", type=Path, metavar="FILE", help="history file (default: in $BATON_HOME)"
     )

@@ -61,8 +61,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.yes and not args.task:
         raise UsageError("--yes goes with --task; the shell asks before each side effect")
-    if args.server:
-        raise UsageError("baton demo runs its own API; use `baton chat --server URL` instead")
     return asyncio.run(until_terminated(_demo(args)))
 
 
