@@ -379,3 +379,21 @@ async def test_reset_forgets_always_approvals(demo: DemoServer, closing: list[Sh
     assert len(answers.questions) == 2
     titles = [t["title"] for t in demo.store.tasks.values()]
     assert titles.count("Rotate keys") == 1
+
+
+async def test_model_shows_and_switches_the_model(
+    demo: DemoServer, closing: list[Shell], tmp_path: Path
+) -> None:
+    shell, out = make_shell(demo, None)
+    closing.append(shell)
+    assert "No model is configured" in (await run_command(shell, out, "/model"))
+    script = tmp_path / "turns.json"
+    script.write_text(json.dumps(["Switched and answering."]))
+    switched = await run_command(shell, out, f"/model script:{script}")
+    assert "model: script:turns.json" in switched
+    result = await shell.run_task("are you there?")
+    assert result is not None
+    assert result.answer == "Switched and answering."
+    bad = await run_command(shell, out, f"/model script:{tmp_path / 'missing.json'}")
+    assert "error: no model: cannot read model script" in bad
+    assert shell.model is not None  # a failed switch keeps the working model
