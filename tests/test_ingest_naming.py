@@ -104,3 +104,8 @@ def test_strict_variant_is_none_where_strict_mode_cannot_express_it() -> None:
         "additionalProperties": False,
         "required": [],
     }
+
+
+def test_descriptions_are_plain_text() -> None:
+    text = "> [!NOTE]\n> In **public preview**. See [the docs](https://example.com/d).<br/>More."
+    assert describe("Get a task", text) == "Get a task. In public preview. See the docs. More."

@@ -6,8 +6,10 @@ Owns the rules, all deterministic (the same spec always gives the same names):
   ``_`` + 8 hex digits of the full name's sha1, so it stays readable and unique.
 - Clashes get ``_2``, ``_3`` ... in document order.
 - Argument names use ``[a-zA-Z0-9_.-]`` (the property-name subset every provider accepts).
-- Descriptions are summary then description, whitespace collapsed, cut to a budget at a
-  sentence end when one is near the budget, else at a word boundary, with an ellipsis.
+- Descriptions are summary then description, as plain text (markdown emphasis, links,
+  blockquotes, admonitions and HTML tags removed: they cost tokens and tell a model nothing),
+  whitespace collapsed, cut to a budget at a sentence end when one is near the budget, else at
+  a word boundary, with an ellipsis.
 """
 
 from __future__ import annotations
@@ -21,6 +23,19 @@ _TOOL_BAD = re.compile(r"[^a-zA-Z0-9_-]+")
 _ARG_BAD = re.compile(r"[^a-zA-Z0-9_.-]+")
 _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_MARKUP = (
+    (re.compile(r"\[([^\]]*)\]\([^)\s]*\)"), r"\1"),  # [text](url) -> text
+    (re.compile(r"\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]", re.IGNORECASE), ""),
+    (re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE), ""),  # blockquote markers
+    (re.compile(r"</?[a-zA-Z][^<>]*>"), " "),  # HTML tags
+    (re.compile(r"\*\*|__"), ""),  # bold
+)
+
+
+def plain_text(text: str) -> str:
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    return _SPACE.sub(" ", text).strip()
 
 
 def _shorten(name: str, limit: int = MAX_NAME) -> str:
@@ -74,7 +89,7 @@ def describe(summary: object, description: object, budget: int = DESCRIPTION_BUD
     parts: list[str] = []
     for text in (summary, description):
         if isinstance(text, str):
-            clean = _SPACE.sub(" ", text).strip()
+            clean = plain_text(text)
             if clean and not any(clean in p or p.rstrip(".") in clean[: len(p)] for p in parts):
                 parts.append(clean)
     if len(parts) == 2 and not parts[0].endswith((".", "!", "?", ":")):
