@@ -51,16 +51,19 @@ def _print_tally(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if not TALLY:
         return
-    reporter: Any = request.config.pluginmanager.get_plugin("terminalreporter")
-    write = reporter.write_line if reporter is not None else print
-    write("")
-    write(
+    lines = [
         "corpus tally: {specs} specs, {catalogs} catalogs, {spec_errors} clear SpecErrors, "
         "{crashes} crashes; {tools} tools, {strict} with a strict variant, {warnings} warnings, "
-        "{problems} schema/name problems".format_map({**dict.fromkeys(_KEYS, 0), **TALLY})
-    )
-    slow = ", ".join(f"{name} {secs:.2f}s" for secs, name in sorted(SLOWEST)[-3:])
-    write(f"corpus slowest: {slow}")
+        "{problems} schema/name problems".format_map({**dict.fromkeys(_KEYS, 0), **TALLY}),
+        "corpus slowest: "
+        + ", ".join(f"{name} {secs:.2f}s" for secs, name in sorted(SLOWEST)[-3:]),
+    ]
+    reporter: Any = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture: Any = request.config.pluginmanager.get_plugin("capturemanager")
+    # Fixture teardown runs under output capture; step out of it so the tally always shows.
+    with capture.global_and_fixture_disabled():
+        for line in ["", *lines]:
+            reporter.write_line(line)
 
 
 _KEYS = ("specs", "catalogs", "spec_errors", "crashes", "tools", "strict", "warnings", "problems")
