@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         _print_json(catalog.to_openai(names, strict=args.strict))
     elif args.format == "json":
         _print_json(_subset(catalog, names).to_json())
+    elif not names and args.search:
+        sys.stderr.write(f"no tool matches {args.search!r} among {len(catalog)} tools\n")
     else:
         _print_table(catalog, names, searched=bool(args.search))
     return 0

@@ -186,3 +186,11 @@ def test_real_process_prints_tools_and_reports_bad_specs(pets: Path, tmp_path: P
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert bad.stderr == f"error: {tmp_path / 'missing.json'}: no such file\n"
+
+
+def test_search_without_hits_says_so(pets: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, str(pets), "--search", "zebra")
+    assert (code, out) == (0, "")
+    assert err == "no tool matches 'zebra' among 3 tools\n"
+    code, out, _ = _run(capsys, str(pets), "--search", "zebra", "--format", "openai")
+    assert json.loads(out) == []
