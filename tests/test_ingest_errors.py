@@ -288,3 +288,31 @@ def test_url_errors_timeout_and_size_cap(http_server: Any) -> None:
     assert time.perf_counter() - started < 1.9
     with pytest.raises(SpecError, match="larger than 1000 bytes"):
         ingest_spec(base + "/big.json", max_bytes=1000)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: &x\n  b: *x\n", "YAML anchors and aliases form a cycle"),
+        ("[" * 50_000, "nested too deeply"),
+    ],
+)
+def test_pathological_documents_are_refused_cleanly(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        ingest_spec(write(tmp_path, "evil.yaml", text))
+
+
+def test_yaml_int_status_codes_and_dates_become_strings(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "api.yaml",
+        "swagger: '2.0'\ninfo: {title: t, version: 2019-07-01}\npaths:\n  /a:\n    get:\n"
+        "      operationId: a\n      responses:\n"
+        "        200: {description: ok, schema: {type: string}}\n",
+    )
+    catalog = ingest_spec(path)
+    (ref,) = catalog.get("a").binding.responses
+    assert ref.status == "200"
+    assert catalog.response_schema("a", 200) == {"type": "string"}

@@ -40,6 +40,8 @@ def parse_bytes(data: bytes, label: str) -> JSONValue:
     if data.lstrip()[:1] in (b"{", b"["):
         try:
             return json.loads(data)  # bytes: no separate decode pass over a 20 MB file
+        except RecursionError:
+            raise SpecError("JSON nested too deeply to read", source=label) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             if label.endswith(".json") and isinstance(exc, json.JSONDecodeError):
                 raise SpecError(
@@ -56,30 +58,39 @@ def parse_bytes(data: bytes, label: str) -> JSONValue:
         raise SpecError(f"invalid YAML{where}: {problem}", source=label) from None
     except RecursionError:
         raise SpecError("YAML nested too deeply to read", source=label) from None
-    return _plain(loaded, {})
+    try:
+        return _plain(loaded, {}, set())
+    except RecursionError:
+        raise SpecError("YAML nested too deeply to read", source=label) from None
+    except _CyclicYamlError:
+        raise SpecError("YAML anchors and aliases form a cycle", source=label) from None
 
 
-def _plain(node: Any, seen: dict[int, Any]) -> JSONValue:
+class _CyclicYamlError(Exception):
+    pass
+
+
+def _plain(node: Any, seen: dict[int, Any], active: set[int]) -> JSONValue:
     """YAML values as JSON values: keys as strings (``200:`` is an int), dates as ISO text.
 
     YAML anchors make shared nodes; ``seen`` keeps them shared instead of expanding them, so a
-    "billion laughs" document costs its size, not its expansion.
+    "billion laughs" document costs its size, not its expansion. An alias inside its own
+    anchor (``active``) would make a cyclic document no JSON tool can walk: refused.
     """
-    if isinstance(node, dict):
-        if id(node) in seen:
-            return seen[id(node)]
-        out: dict[str, Any] = {}
-        seen[id(node)] = out
-        for key, value in node.items():
-            out[_key(key)] = _plain(value, seen)
+    if isinstance(node, dict | list):
+        key = id(node)
+        if key in active:
+            raise _CyclicYamlError
+        if key in seen:
+            return seen[key]
+        active.add(key)
+        if isinstance(node, dict):
+            out: Any = {_key(k): _plain(v, seen, active) for k, v in node.items()}
+        else:
+            out = [_plain(v, seen, active) for v in node]
+        active.discard(key)
+        seen[key] = out
         return out
-    if isinstance(node, list):
-        if id(node) in seen:
-            return seen[id(node)]
-        items: list[Any] = []
-        seen[id(node)] = items
-        items.extend(_plain(v, seen) for v in node)
-        return items
     if isinstance(node, datetime.date | datetime.datetime):
         return node.isoformat()
     if isinstance(node, bytes):
