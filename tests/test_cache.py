@@ -231,3 +231,13 @@ def test_same_content_at_another_path_gets_its_own_entry(
     assert first.source != second.source
     assert str(copy) in second.source
     assert len(_entries(cache_dir)) == 2
+
+
+def test_source_label_follows_the_path_as_given(
+    spec_file: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(spec_file.parent)
+    by_absolute = load_catalog(spec_file, cache_dir=cache_dir)
+    by_relative = load_catalog("pets.json", cache_dir=cache_dir)
+    assert load_catalog("pets.json", cache_dir=cache_dir).source == by_relative.source
+    assert by_absolute.source != by_relative.source

@@ -67,7 +67,10 @@ def load_catalog(
     digest, remote = content_hash(path)
     if remote and allow_remote_refs:
         return _ingest(source, server, allow_remote_refs)
-    key = cache_key(digest, server=server, allow_remote_refs=allow_remote_refs)
+    # The spelling of the path is part of the key: the catalog's source label keeps it.
+    key = cache_key(
+        digest, label=os.fspath(source), server=server, allow_remote_refs=allow_remote_refs
+    )
     entry = (cache_dir or default_cache_dir()) / "catalogs" / f"{key}.catalog"
     cached = read_entry(entry, _LazyResolver(path, server, allow_remote_refs))
     if cached is not None:
@@ -155,8 +158,11 @@ def code_fingerprint() -> str:
     return "|".join(parts)
 
 
-def cache_key(digest: str, *, server: str | None, allow_remote_refs: bool) -> str:
-    text = "\0".join([digest, code_fingerprint(), server or "", str(allow_remote_refs)])
+def cache_key(
+    digest: str, *, label: str = "", server: str | None = None, allow_remote_refs: bool = False
+) -> str:
+    parts = [digest, code_fingerprint(), label, server or "", str(allow_remote_refs)]
+    text = "\0".join(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
