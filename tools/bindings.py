@@ -42,7 +42,11 @@ _IDEMPOTENT = frozenset({"PUT", "DELETE"})
 def read_servers(
     value: Any, spec_uri: str, pointer: str, warnings: list[str]
 ) -> list[Server] | None:
-    """Server objects at ``pointer``; None when absent (the caller falls back a level)."""
+    """Server objects at ``pointer``; None when absent (the caller falls back a level).
+
+    A relative server URL is resolved against the URL the spec was fetched from. A spec read
+    from a file has no such base: the URL stays relative and a call needs ``--server``.
+    """
     if not isinstance(value, list) or not value:
         return None
     out: list[Server] = []
