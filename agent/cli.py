@@ -85,4 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m agent.cli`` this module is ``__main__``; call the imported module's
+    # ``main`` so subcommands raising ``agent.cli.UsageError`` are caught by the same class.
+    from agent.cli import main as cli_main
+
+    sys.exit(cli_main())

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
+import time
 from typing import Any
 
 EXTRA_BUFTS_ENV = "BATON_LLAMA_EXTRA_BUFTS"
@@ -34,7 +36,29 @@ def _without_extra_buffer_types() -> None:
     native.llama_model_default_params = params
 
 
+PARENT_ENV = "BATON_PARENT_PID"
+
+
+def _exit_with_parent(interval_s: float = 1.0) -> None:
+    """Stop when Baton's process is gone, however it ended.
+
+    The server runs in its own session (so a Ctrl-C meant for the shell does not kill it); the
+    price is that a SIGKILLed or SIGTERMed parent would leave it orphaned. Being reparented is
+    the signal to leave. The parent names itself in ``BATON_PARENT_PID``, so a parent that died
+    before this process started is noticed too.
+    """
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="baton-parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    _exit_with_parent()
     if os.environ.get(EXTRA_BUFTS_ENV) != "1":
         _without_extra_buffer_types()
     server: Any = importlib.import_module("llama_cpp.server.__main__")

@@ -193,6 +193,10 @@ class LocalModelServer:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
+                # Its own session: a Ctrl-C in the terminal is for the shell, not the model
+                # server (the server leaves by itself when Baton's process is gone).
+                start_new_session=True,
+                env={**os.environ, "BATON_PARENT_PID": str(os.getpid())},
             )
         self.base_url = f"http://127.0.0.1:{port}/v1"
         # If the owner never calls stop() (a crash, a forgotten aclose), do not leave a
