@@ -76,10 +76,13 @@ class CircuitBreaker:
         """Report the outcome of a request that ``before`` let through."""
         if self.threshold <= 0:
             return
-        circuit = self._circuits.setdefault(host, _Circuit())
+        circuit = self._circuits.get(host)
         if ok:
-            self._circuits[host] = _Circuit()
+            if circuit is not None:  # a healthy host keeps no state: nothing to reset
+                del self._circuits[host]
             return
+        if circuit is None:
+            circuit = self._circuits[host] = _Circuit()
         circuit.failures += 1
         circuit.probe_since = None
         if circuit.opened_at is not None or circuit.failures >= self.threshold:
