@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from agent.errors import AgentError
+from agent.observe import json_type
 from agent.transcript import ToolCallStep, Transcript, UserStep
 from tools.cache import load_catalog
 from tools.catalog import Catalog
@@ -283,25 +284,11 @@ def _inputs_schema(inputs: dict[str, JSONValue]) -> JSONObject:
             secret.append(name)
             props[name] = {"type": "string", "description": "redacted in the run; pass it"}
         else:
-            props[name] = {"type": _json_type(value), "default": value}
+            props[name] = {"type": json_type(value), "default": value}
     schema: JSONObject = {"type": "object", "properties": props}
     if secret:
         schema["required"] = secret
     return schema
-
-
-def _json_type(value: JSONValue) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "string"
 
 
 def catalogs_for(transcript: Transcript) -> list[Catalog]:

@@ -193,7 +193,7 @@ def shape(value: JSONValue, depth: int = 3, keys: int = 25) -> JSONValue:
         first = next((v for v in value if v is not None), None)
         out: JSONObject = {"type": "array", "count": len(value)}
         if first is not None:
-            out["items"] = shape(first, depth - 1, keys) if depth > 0 else _type_name(first)
+            out["items"] = shape(first, depth - 1, keys) if depth > 0 else json_type(first)
         return out
     if isinstance(value, dict):
         if depth <= 0:
@@ -202,10 +202,11 @@ def shape(value: JSONValue, depth: int = 3, keys: int = 25) -> JSONValue:
         if len(value) > keys:
             fields["…"] = f"+{len(value) - keys} more keys"
         return fields
-    return _type_name(value)
+    return json_type(value)
 
 
-def _type_name(value: JSONValue) -> str:
+def json_type(value: JSONValue) -> str:
+    """The JSON Schema type name of a JSON value."""
     if value is None:
         return "null"
     if isinstance(value, bool):
