@@ -272,6 +272,13 @@ def test_url_source_with_relative_server_and_remote_refs(http_server: Any) -> No
         ingest_spec(base + "/specs/api.json")  # its only operation needs the remote ref
     catalog = ingest_spec(base + "/specs/api.json", allow_remote_refs=True)
     tool = catalog.get("a")
+    first_hash = catalog.spec_hash
+    routes["/specs/parts.json"] = (
+        200,
+        routes["/specs/parts.json"][1].replace(b"string", b"integer"),
+        0.0,
+    )
+    assert ingest_spec(base + "/specs/api.json", allow_remote_refs=True).spec_hash != first_hash
     assert tool.binding.servers[0].url == base + "/v3"
     assert tool.binding.args[0].wire_name == "q"
 

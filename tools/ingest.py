@@ -26,7 +26,7 @@ from tools.errors import SpecError
 from tools.loader import DocumentStore, spec_hash
 from tools.model import JSONObject, JSONValue, SecurityScheme, Server
 from tools.operations import METHODS, OperationError, SpecContext, build_tool
-from tools.refs import DICT_URI, Loc, RefError, Resolver, as_object, pointer_join, text_at
+from tools.refs import Loc, RefError, Resolver, as_object, is_url, pointer_join, text_at
 from tools.schema_build import Assembler
 from tools.schemas import Dialect, SchemaConverter
 
@@ -236,8 +236,10 @@ def _security_schemes(
 
 
 def _hash(source: Source, store: DocumentStore, max_bytes: int) -> str:
-    if isinstance(source, dict) or store.main_uri == DICT_URI:
-        return spec_hash(source if isinstance(source, dict) else {}, max_bytes=max_bytes)
+    if isinstance(source, dict):
+        return spec_hash(source, max_bytes=max_bytes)
+    if is_url(store.main_uri):
+        return store.content_hash()  # what was fetched, not the URL's text
     return spec_hash(source, max_bytes=max_bytes)
 
 

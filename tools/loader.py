@@ -226,6 +226,14 @@ class DocumentStore:
     def uris(self) -> list[str]:
         return sorted(self._docs)
 
+    def content_hash(self) -> str:
+        """sha256 over the bytes of every document read so far (main first, then by uri)."""
+        digest = hashlib.sha256()
+        for uri in sorted(self._raw, key=lambda u: (u != self.main_uri, u)):
+            digest.update(uri.encode() if uri != self.main_uri else b"")
+            digest.update(hashlib.sha256(self._raw[uri]).digest())
+        return digest.hexdigest()
+
 
 def spec_hash(
     source: str | os.PathLike[str] | dict[str, Any], *, max_bytes: int = 64_000_000
