@@ -177,11 +177,20 @@ class SchemaConverter:
     def location(self, name: str) -> Loc:
         return self._locs[name]
 
-    def name_for(self, loc: Loc) -> str:
-        """The ``$defs`` name of a location: readable, sanitized, unique within the spec."""
+    def name_for(self, loc: Loc, _chain: int = 0) -> str:
+        """The ``$defs`` name of a location: readable, sanitized, unique within the spec.
+
+        A pure alias (``person: {$ref: person.yaml}``) never appears in a tool (references go
+        to its target), so its target is named first and gets the plain name, not ``_2``.
+        """
         name = self._loc_names.get(loc)
         if name is not None:
             return name
+        target = self._alias_target(loc)
+        if target is not None and _chain < 8:
+            self.name_for(target, _chain + 1)
+            if loc in self._loc_names:
+                return self._loc_names[loc]
         uri, pointer = loc
         match = _COMPONENT_POINTER.match(pointer)
         if match:
@@ -201,6 +210,16 @@ class SchemaConverter:
         self._loc_names[loc] = name
         self._locs[name] = loc
         return name
+
+    def _alias_target(self, loc: Loc) -> Loc | None:
+        try:
+            node = self.resolver.node(loc)
+            if isinstance(node, dict) and len(node) == 1 and isinstance(node.get("$ref"), str):
+                target = ref_target(loc[0], node["$ref"])
+                return target if target != loc else None
+        except RefError:
+            pass
+        return None
 
     # -- conversion -----------------------------------------------------------------------
     def _schema(
