@@ -60,18 +60,24 @@ class _ArgumentsNotJSONError(ValueError):
     pass
 
 
+def _not_json(constant: str) -> float:
+    # json.loads accepts NaN and Infinity, which are not JSON: sent on, they make a body no
+    # server can parse. The model can fix them, so they are argument errors like bad syntax.
+    raise _ArgumentsNotJSONError(f"{constant} is not a JSON value; use a number or null")
+
+
 def parse_arguments(raw: str) -> JSONObject:
     """The model's argument text as an object; empty text means no arguments."""
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise _ArgumentsNotJSONError(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     if isinstance(value, str):
         # Some models (small local ones especially) JSON-encode the object twice.
         with contextlib.suppress(json.JSONDecodeError):
-            value = json.loads(value)
+            value = json.loads(value, parse_constant=_not_json)
     if not isinstance(value, dict):
         raise _ArgumentsNotJSONError(f"expected an object, got {type(value).__name__}")
     return value
