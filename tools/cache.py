@@ -31,7 +31,7 @@ from tools.catalog import CATALOG_FORMAT, Catalog
 from tools.model import JSONObject
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Callable
 
 # Bump when the entry layout changes; entries of other versions are simply misses.
 CACHE_VERSION = 2
@@ -72,7 +72,7 @@ def load_catalog(
         digest, label=os.fspath(source), server=server, allow_remote_refs=allow_remote_refs
     )
     entry = (cache_dir or default_cache_dir()) / "catalogs" / f"{key}.catalog"
-    cached = read_entry(entry, _LazyResolver(path, server, allow_remote_refs))
+    cached = read_entry(entry, _LazyResolver(path, allow_remote_refs))
     if cached is not None:
         return cached
     catalog = _ingest(source, server, allow_remote_refs)
@@ -167,14 +167,16 @@ def cache_key(
 
 
 class _LazyResolver:
-    """Builds response schemas of a cached catalog by ingesting the spec on first use."""
+    """Builds response schemas of a cached catalog from the spec, parsed on first use."""
 
-    def __init__(self, path: str, server: str | None, allow_remote_refs: bool) -> None:
-        self._args: tuple[str, str | None, bool] = (path, server, allow_remote_refs)
-        self._catalog: Catalog | None = None
+    def __init__(self, path: str, allow_remote_refs: bool) -> None:
+        self._path = path
+        self._allow_remote_refs = allow_remote_refs
+        self._resolve: Callable[[str], JSONObject | None] | None = None
 
     def __call__(self, pointer: str) -> JSONObject | None:
-        if self._catalog is None:
-            self._catalog = _ingest(*self._args)
-        resolver = self._catalog.schema_resolver
-        return None if resolver is None else resolver(pointer)
+        if self._resolve is None:
+            from tools.ingest import response_resolver  # the ingester only when needed
+
+            self._resolve = response_resolver(self._path, allow_remote_refs=self._allow_remote_refs)
+        return self._resolve(pointer)

@@ -16,7 +16,7 @@ asked for. GitHub's 13 MB spec ingests in a few hundred milliseconds.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tools import swagger2
@@ -104,6 +104,31 @@ def ingest_spec(
         warnings=warnings,
         schema_resolver=_ResponseResolver(converter, store.main_uri),
     )
+
+
+def response_resolver(
+    source: Source,
+    *,
+    allow_remote_refs: bool = False,
+    fetch_timeout: float = 10.0,
+    max_bytes: int = 64_000_000,
+) -> Callable[[str], JSONObject | None]:
+    """The response-schema lookup of ``ingest_spec`` without building any tool.
+
+    A cached catalog uses it: validating one response needs the document parsed, not the
+    1,223 tools of GitHub rebuilt.
+    """
+    store = DocumentStore(
+        allow_remote_refs=allow_remote_refs, fetch_timeout=fetch_timeout, max_bytes=max_bytes
+    )
+    doc = store.open_main(source)
+    label = store.label(store.main_uri)
+    if not isinstance(doc, dict):
+        raise SpecError(
+            f"not an OpenAPI document: the top level is {_kind(doc)}, not an object", source=label
+        )
+    converter = SchemaConverter(Resolver(store), _dialect(doc, label, []))
+    return _ResponseResolver(converter, store.main_uri)
 
 
 def _kind(value: JSONValue) -> str:
