@@ -129,7 +129,7 @@ class Dispatcher:
         if not isinstance(query, str) or not isinstance(limit, int):
             problem = ("/query", "a string of keywords is required")
             error = ArgumentError(call.name, [problem])
-            return self._failed(call, args, self._explain(error), error)
+            return self._failed(call, args, self._explain(error, call.name), error)
         hits = self.view.search(query, limit)
         if not hits:
             return self._ok(call, args, render("obs_search_empty", query=query))
@@ -147,7 +147,7 @@ class Dispatcher:
         if not isinstance(handle, str) or not isinstance(expression, str):
             problem = ("/", "both handle and expression are required strings")
             error = ArgumentError(call.name, [problem])
-            return self._failed(call, args, self._explain(error), error)
+            return self._failed(call, args, self._explain(error, call.name), error)
         text, worked = extract(
             self.store, handle, expression, limit=self.view_chars, tool=self.view.extract_name
         )
@@ -170,7 +170,7 @@ class Dispatcher:
         except ToolsError as exc:
             if isinstance(exc, UnknownToolError):
                 self.view.bring_into_view(exc.suggestions)
-            failed = self._failed(call, args, self._explain(exc), exc)
+            failed = self._failed(call, args, self._explain(exc, call.name), exc)
             step = failed.step.model_copy(update={"attempts": attempts})
             recoverable = exc.recoverable or isinstance(exc, CallError)
             return Outcome(step, None if recoverable else exc)
@@ -211,7 +211,7 @@ class Dispatcher:
             call, args, text, result=result, handle=handle, attempts=result.attempts or attempts
         )
 
-    def _explain(self, exc: ToolsError) -> str:
+    def _explain(self, exc: ToolsError, tool: str) -> str:
         if isinstance(exc, UnknownToolError):
             if exc.suggestions:
                 hint = render("obs_unknown_tool_suggest", names=", ".join(exc.suggestions))
@@ -225,7 +225,8 @@ class Dispatcher:
             return render("obs_invalid_arguments", tool=exc.tool, problems=lines)
         if isinstance(exc, SideEffectDeniedError):
             return render("obs_denied", tool=exc.tool, reason=exc)
-        return render("obs_call_failed", tool=getattr(exc, "tool", "") or "the tool", error=exc)
+        # The executor's CallErrors do not all carry the tool's name; the model needs it.
+        return render("obs_call_failed", tool=getattr(exc, "tool", "") or tool, error=exc)
 
     # -- steps -----------------------------------------------------------------------------
     def _step(

@@ -58,6 +58,7 @@ class HostileServer:
     def __init__(self) -> None:
         self.seen: list[Seen] = []
         self.hits: Counter[str] = Counter()
+        self.redirect_to = ""  # where /elsewhere sends its 302 (another origin, in tests)
         self._lock = threading.Lock()
         self._bomb = _gzip_bomb(40)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -85,6 +86,7 @@ class HostileServer:
             "/to-metadata": lambda s: Answer(
                 302, headers=[("Location", "http://169.254.169.254/latest/meta-data/")]
             ),
+            "/elsewhere": lambda s: Answer(302, headers=[("Location", self.redirect_to)]),
             "/html": lambda s: Answer(200, b"<html><body>oops</body></html>"),
             "/bomb": lambda s: Answer(200, self._bomb, headers=[("Content-Encoding", "gzip")]),
         }
@@ -148,7 +150,17 @@ def hostile_spec(
 ) -> dict[str, Any]:
     """An OpenAPI 3.0 document for the routes above, secured by one scheme named ``key``."""
     paths: dict[str, Any] = {}
-    for route in ("echo", "denied", "fail", "busy", "hang", "to-metadata", "html", "bomb"):
+    for route in (
+        "echo",
+        "denied",
+        "fail",
+        "busy",
+        "hang",
+        "to-metadata",
+        "elsewhere",
+        "html",
+        "bomb",
+    ):
         paths.update(_get(route.replace("-", "_"), f"/{route}"))
     item_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     paths["/items/{id}"] = {

@@ -1,0 +1,253 @@
+"""Security is part of correctness: secrets stay out of every output, hosts stay the spec's.
+
+A hostile API echoes the credential back (body, headers, Set-Cookie, error bodies); a hostile
+model puts URLs and ``..`` in path parameters; hostile specs name cloud-metadata or loopback
+servers. Each test drives the real CLI or ``Agent`` against ``tests.hostile_server`` on
+127.0.0.1 and checks every place a secret could land: stdout, stderr, what the model is sent,
+the transcript and the run store's SQLite file.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from agent.agent import Agent
+from agent.cli import main
+from agent.runstore import RunStore
+from agent.testing import ScriptedModel, calls, tool_call
+from tests.hostile_server import HostileServer, hostile_spec, running, write_spec
+from tools.policy import Policy
+
+SECRET = "s3cr3t-Token+/="
+FORMS = (SECRET, quote(SECRET, safe=""), base64.b64encode(SECRET.encode()).decode())
+
+Outcome = tuple[int, str, str]
+Baton = Callable[..., Outcome]
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BATON_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BATON_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BATON_AUTH_KEY", SECRET)
+
+
+@pytest.fixture
+def baton(capsys: pytest.CaptureFixture[str]) -> Baton:
+    def run(*argv: str) -> Outcome:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+@pytest.fixture
+def server() -> Iterator[HostileServer]:
+    with running() as api:
+        yield api
+
+
+def assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        for form in FORMS:
+            assert form not in text
+
+
+def received_secret(server: HostileServer) -> bool:
+    """The credential did reach the API (so a clean output means redaction, not absence)."""
+    return any(
+        SECRET in s.headers.values() or quote(SECRET, safe="") in s.path for s in server.seen
+    )
+
+
+# -- baton call --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ["echo", "denied"])
+def test_an_echoed_secret_is_redacted_in_call_output(
+    baton: Baton, tmp_path: Path, server: HostileServer, route: str
+) -> None:
+    spec = write_spec(tmp_path, hostile_spec([server.url]))
+    code, out, err = baton("call", spec, route, "--server", server.url)
+    assert received_secret(server)
+    assert code == (0 if route == "echo" else 1)
+    assert_no_secret(out, err)
+    printed = json.loads(out)
+    if route == "echo":
+        assert printed["body"]["headers"]["X-Api-Key"] == "***"
+        assert printed["headers"]["x-echo"] == "***"
+    else:
+        assert printed["body"] == {"error": "bad ***"}
+
+
+@pytest.mark.parametrize(
+    ("scheme", "where"),
+    [
+        ({"type": "apiKey", "in": "header", "name": "X-Api-Key"}, "headers"),
+        ({"type": "http", "scheme": "bearer"}, "headers"),
+        ({"type": "apiKey", "in": "query", "name": "api_key"}, "url"),
+        ({"type": "apiKey", "in": "cookie", "name": "session"}, "headers"),
+    ],
+)
+def test_a_dry_run_shows_where_the_secret_goes_but_not_the_secret(
+    baton: Baton, tmp_path: Path, scheme: dict[str, str], where: str
+) -> None:
+    spec = write_spec(tmp_path, hostile_spec(scheme=scheme))
+    code, out, err = baton("call", spec, "echo", "--dry-run")
+    assert (code, err) == (0, "")
+    assert_no_secret(out)
+    printed = json.loads(out)
+    assert "***" in json.dumps(printed[where])
+
+
+def test_a_connection_error_does_not_print_a_query_secret(baton: Baton, tmp_path: Path) -> None:
+    scheme = {"type": "apiKey", "in": "query", "name": "api_key"}
+    spec = write_spec(tmp_path, hostile_spec(scheme=scheme))
+    closed = "http://127.0.0.1:9"  # discard port: nothing listens
+    code, out, err = baton("call", spec, "echo", "--server", closed)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: GET http://127.0.0.1:9/echo?api_key=*** failed after")
+    assert_no_secret(err)
+
+
+def test_credentials_are_not_sent_across_origins(
+    baton: Baton, tmp_path: Path, server: HostileServer
+) -> None:
+    spec = write_spec(tmp_path, hostile_spec([server.url]))
+    with running() as other:  # same host, another port: another origin
+        server.redirect_to = f"{other.url}/echo"
+        code, out, err = baton("call", spec, "elsewhere", "--server", server.url)
+        (followed,) = other.seen
+    assert (code, err) == (0, "")
+    assert received_secret(server)
+    assert "X-Api-Key" not in followed.headers
+    assert json.loads(out)["attempts"][-1]["url"] == f"{other.url}/echo"
+
+
+# -- hosts -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/latest", "link-local address"),
+        ("http://127.0.0.1:8080", "loopback address"),
+        ("http://[::1]:8080", "loopback address"),
+        ("http://0x7f000001", "loopback address"),
+        ("http://2130706433", "loopback address"),
+        ("http://localhost:8080", "loopback address"),
+        ("http://10.0.0.5", "private address"),
+    ],
+)
+def test_spec_servers_on_private_addresses_are_refused(
+    baton: Baton, tmp_path: Path, url: str, reason: str
+) -> None:
+    spec = write_spec(tmp_path, hostile_spec([url]))
+    code, out, err = baton("call", spec, "echo", "--dry-run")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert err.startswith("error: host ")
+    assert reason in err
+    assert "pass --server" in err
+
+
+def test_a_redirect_to_cloud_metadata_is_refused(
+    baton: Baton, tmp_path: Path, server: HostileServer
+) -> None:
+    spec = write_spec(tmp_path, hostile_spec([server.url]))
+    code, out, err = baton("call", spec, "to_metadata", "--server", server.url)
+    assert out == ""
+    assert code != 0
+    assert err.startswith("error: host '169.254.169.254' is not allowed")
+    assert "(redirect from 127.0.0.1)" in err
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "//evil.example.com/x",
+        "../../../admin",
+        "x?admin=1#frag",
+        "a\r\nX-Injected: 1",
+    ],
+)
+def test_path_arguments_cannot_move_the_request(
+    baton: Baton, tmp_path: Path, server: HostileServer, value: str
+) -> None:
+    spec = write_spec(tmp_path, hostile_spec([server.url]))
+    args = json.dumps({"id": value})
+    code, out, _ = baton("call", spec, "getItem", "--args", args, "--server", server.url)
+    assert code == 1  # the API's 404: the request reached it, and only it
+    (seen,) = server.seen
+    assert seen.path == "/items/" + quote(value, safe="")
+    assert "X-Injected" not in seen.headers
+    assert json.loads(out)["attempts"][0]["url"] == f"{server.url}/items/{quote(value, safe='')}"
+
+
+# -- baton run / Agent -------------------------------------------------------------------------
+
+
+async def test_a_run_keeps_the_secret_from_model_transcript_and_store(
+    tmp_path: Path, server: HostileServer
+) -> None:
+    model = ScriptedModel(
+        [calls(tool_call("echo", {}), tool_call("denied", {})), "echoed"], model="m"
+    )
+    store = RunStore(tmp_path / "runs.sqlite")
+    agent = Agent(hostile_spec([server.url]), model=model, server=server.url, run_store=store)
+    async with agent:
+        result = await agent.run("echo my key")
+    assert result.answer == "echoed"
+    assert received_secret(server)
+    sent = json.dumps([[m.model_dump(mode="json") for m in r.messages] for r in model.requests])
+    assert "***" in sent
+    rows = sqlite3.connect(tmp_path / "runs.sqlite").execute("SELECT * FROM runs").fetchall()
+    assert len(rows) == 1
+    assert_no_secret(sent, json.dumps(result.to_json()), json.dumps(rows))
+
+
+async def test_model_path_arguments_stay_on_the_spec_host(
+    tmp_path: Path, server: HostileServer
+) -> None:
+    evil = "http://169.254.169.254/latest"
+    model = ScriptedModel([tool_call("getItem", {"id": evil}), "done"])
+    async with Agent(hostile_spec([server.url]), model=model, server=server.url) as agent:
+        result = await agent.run("fetch it")
+    (step,) = result.calls
+    assert step.result is not None
+    assert step.result.status == 404
+    (seen,) = server.seen
+    assert seen.path == "/items/" + quote(evil, safe="")
+
+
+async def test_side_effects_are_denied_without_approval(server: HostileServer) -> None:
+    model = ScriptedModel([tool_call("deleteItem", {"id": "1"}), "not allowed"])
+    async with Agent(
+        hostile_spec([server.url]), model=model, server=server.url, policy=Policy()
+    ) as agent:
+        result = await agent.run("delete item 1")
+    (step,) = result.calls
+    assert step.error_type == "SideEffectDeniedError"
+    assert not server.seen
+
+
+async def test_a_failed_call_tells_the_model_which_tool_and_why(server: HostileServer) -> None:
+    model = ScriptedModel([tool_call("busy", {}), "later"])
+    async with Agent(hostile_spec([server.url]), model=model, server=server.url) as agent:
+        result = await agent.run("try")
+    (step,) = result.calls
+    assert step.error_type == "RetryAfterTooLongError"
+    observation = model.requests[1].messages[-1].content
+    assert observation == (
+        "The call to busy failed: 429 with Retry-After 99999s, above the 60s cap; try again later"
+    )
+    assert server.hits["/busy"] == 1
