@@ -300,3 +300,29 @@ async def test_null_optional_arguments_count_as_not_given() -> None:
     async with executor(api) as ex:
         await call(ex, "listPets", {"limit": None, "name": "Rex"})
     assert str(api.requests[0].url) == f"{BASE}/pets?name=Rex"
+
+
+async def test_size_cap_errors_name_the_request() -> None:
+    # QA Q9: "response exceeds the cap" without saying which call.
+    api = FakeAPI([httpx2.Response(200, content=b"x" * 2048)])
+    async with executor(api, settings=ExecutorSettings(max_response_bytes=1024)) as ex:
+        with pytest.raises(ResponseTooLargeError) as caught:
+            await ex.call("getPet", {"petId": 1})
+    assert str(caught.value) == (
+        f"GET {BASE}/pets/1: response of 2048 bytes exceeds the 1024-byte cap"
+    )
+    assert caught.value.tool == "getPet"
+
+
+async def test_a_url_over_the_length_limit_is_an_argument_error() -> None:
+    # QA Q10: httpx2.InvalidURL ("URL too long") escaped as a traceback and ended agent runs.
+    api = FakeAPI()
+    async with executor(api) as ex:
+        for dry_run in (True, False):
+            with pytest.raises(ArgumentError) as caught:
+                await ex.call("listPets", {"limit": 1, "name": "A" * 70_000}, dry_run=dry_run)
+            assert caught.value.recoverable
+            [(pointer, message)] = caught.value.problems
+            assert pointer == "/name"
+            assert "over the 65536 limit" in message
+    assert api.requests == []

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import socket
 import time
 from typing import Any
 
 import httpx2
 import pytest
 
-from tests.executor_api import FakeAPI, Sleeps
+from tests.executor_api import BASE, FakeAPI, Sleeps, catalog
 from tests.test_executor import call, executor
+from tools.breaker import CircuitBreaker
+from tools.delivery import Delivery, Recorder, RetrySettings
 from tools.errors import CallError, CallTimeoutError, CircuitOpenError, RetryAfterTooLongError
 from tools.events import HttpAttempt, ToolEvent
+from tools.exchange import Exchange, ExchangeLimits, Outgoing
 from tools.executor import ExecutorSettings
-from tools.policy import Policy
+from tools.limiter import RateLimiter
+from tools.policy import HostPolicy, Policy
 
 APPROVED = Policy(approve_side_effects=True)
 PET = {"body": {"id": 1, "name": "Rex"}}
@@ -223,3 +228,80 @@ async def test_concurrent_retries_do_not_mix_attempts() -> None:
     async with executor(api, sleep=lambda _: asyncio.sleep(0), settings=settings) as ex:
         statuses = await asyncio.gather(*(one(ex, i) for i in range(1, 21)))
     assert statuses == [[503, 200]] * 20
+
+
+async def test_total_timeout_is_one_deadline_for_every_attempt() -> None:
+    # A GET that hangs: the deadline covers all attempts and waits, not each attempt (QA Q1:
+    # 4 attempts x a per-attempt bound made a hanging call take minutes).
+    api = FakeAPI(delay=5.0)
+    settings = ExecutorSettings(total_timeout=0.3, max_attempts=4)
+    async with executor(api, settings=settings) as ex:
+        started = time.perf_counter()
+        with pytest.raises(CallTimeoutError, match=r"gave up at the 0\.3s total timeout"):
+            await ex.call("getPet", {"petId": 1})
+    assert time.perf_counter() - started < 0.6
+    assert len(api.requests) <= 2
+
+
+async def test_retry_after_past_the_deadline_fails_fast() -> None:
+    api = FakeAPI([httpx2.Response(503, headers={"Retry-After": "30"}), ok()])
+    sleeps = Sleeps()
+    settings = ExecutorSettings(total_timeout=10, retry_after_cap=60)
+    async with executor(api, sleep=sleeps, settings=settings) as ex:
+        with pytest.raises(
+            RetryAfterTooLongError, match=r"Retry-After 30s, more than the \d+s left"
+        ):
+            await ex.call("getPet", {"petId": 1})
+    assert sleeps.waits == []
+    assert len(api.requests) == 1
+
+
+async def test_retry_after_errors_name_the_request_and_read_as_durations() -> None:
+    # QA Q3: the error named neither method nor URL, and a far HTTP-date printed 2307109289s.
+    date = email.utils.formatdate(time.time() + 3e9, usegmt=True)
+    api = FakeAPI([httpx2.Response(429, headers={"Retry-After": date})])
+    async with executor(api, sleep=Sleeps()) as ex:
+        with pytest.raises(RetryAfterTooLongError) as caught:
+            await ex.call("getPet", {"petId": 1})
+    message = str(caught.value)
+    assert message.startswith(f"GET {BASE}/pets/1: 429 with Retry-After more than a day")
+    assert caught.value.tool == "getPet"
+
+
+async def test_errors_httpx_raises_while_sending_name_the_request() -> None:
+    # Not retryable and not a ToolsError: it used to escape as a raw httpx2 exception.
+    api = FakeAPI([httpx2.DecodingError("bad gzip stream")])
+    async with executor(api) as ex:
+        with pytest.raises(CallError, match=rf"^GET {BASE}/pets/1: bad gzip stream$"):
+            await ex.call("getPet", {"petId": 1})
+    assert len(api.requests) == 1
+
+
+async def test_unresolvable_host_is_a_connect_error_naming_the_host() -> None:
+    # QA Q5: socket.gaierror from the private-address DNS check escaped as a traceback.
+    async def resolve(host: str) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    api = FakeAPI()
+    hosts = HostPolicy(catalog().get("getPet"), Policy())
+    async with httpx2.AsyncClient(transport=api.transport()) as client:
+        exchange = Exchange(
+            client,
+            hosts,
+            limiter=RateLimiter(),
+            breaker=CircuitBreaker(),
+            limits=ExchangeLimits(1_000_000),
+            resolve=resolve,
+        )
+        recorder = Recorder("getPet", str, None)
+        delivery = Delivery(
+            exchange, recorder, RetrySettings(2, 0.0, 0.0, 60.0, 10.0), sleep=Sleeps()
+        )
+        with pytest.raises(CallError) as caught:
+            await delivery.send(Outgoing("GET", f"{BASE}/pets/1", [], None))
+    assert str(caught.value) == (
+        f"GET {BASE}/pets/1 failed after 2 attempt(s): connect error "
+        "(cannot resolve host 'api.example.com': Name or service not known)"
+    )
+    assert api.requests == []
+    assert [a.retry_reason for a in recorder.attempts] == ["connect error", None]

@@ -247,7 +247,9 @@ async def test_a_failed_call_tells_the_model_which_tool_and_why(server: HostileS
     (step,) = result.calls
     assert step.error_type == "RetryAfterTooLongError"
     observation = model.requests[1].messages[-1].content
+    # The error names the request (QA Q3), so the model knows which call to try again later.
     assert observation == (
-        "The call to busy failed: 429 with Retry-After 99999s, above the 60s cap; try again later"
+        f"The call to busy failed: GET {server.url}/busy: 429 with Retry-After 99999s, "
+        "above the 60s cap; try again later"
     )
     assert server.hits["/busy"] == 1

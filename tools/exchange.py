@@ -13,7 +13,9 @@ Owns what happens between "this request may go" and "here are the response bytes
   decompression bomb never sits in memory.
 - Each request passes the per-host rate limiter and circuit breaker, and reports to the breaker.
 
-Retries are not decided here (see ``tools.retry``); transport errors propagate unchanged.
+Retries are not decided here (see ``tools.retry``); transport errors propagate unchanged, and a
+host name that does not resolve (checked before sending on the real network) is reported as
+the ``httpx2.ConnectError`` httpx itself raises for one.
 """
 
 from __future__ import annotations
@@ -132,7 +134,13 @@ class Exchange:
 
     async def _one(self, host: str, request: Outgoing) -> tuple[Reply, str | None]:
         if self.resolve is not None:
-            await self.hosts.check_resolved(host, self.resolve)
+            try:
+                await self.hosts.check_resolved(host, self.resolve)
+            except OSError as exc:  # socket.gaierror: a typo, an offline machine, a VPN-only name
+                # httpx reports a name it cannot resolve as a ConnectError; do the same, so the
+                # failure is retried, recorded and reported like any unreachable server.
+                reason = exc.strerror or str(exc) or type(exc).__name__
+                raise httpx2.ConnectError(f"cannot resolve host {host!r}: {reason}") from exc
         await self.limiter.acquire(host)
         self.breaker.before(host)
         try:

@@ -11,9 +11,13 @@ parse by media type -> check the response against the spec (drift is a warning) 
 every secret the credentials know, by value, everywhere in the result.
 
 Decisions recorded here:
-- ``ExecutorSettings.total_timeout`` bounds each attempt as a whole (connect, send, redirects
-  and reading the body), which per-read timeouts cannot: a server dripping a byte every 29 s
-  never trips a 30 s read timeout.
+- ``ExecutorSettings.total_timeout`` is one deadline for the whole call: every attempt
+  (connect, send, redirects, reading the body), every backoff wait, and the resend after an
+  OAuth2 refresh. Per-read timeouts cannot bound a call (a server dripping a byte every 29 s
+  never trips a 30 s read timeout), and a per-attempt bound multiplied by the retries let one
+  hanging GET take minutes.
+- A URL longer than httpx's limit (65,536 characters) is an argument problem the model can fix
+  (it sent too much in query or path parameters), reported as ``ArgumentError`` before sending.
 - The client keeps no cookie jar: one executor serves calls for many tools (and, embedded, for
   many users); a ``Set-Cookie`` from one call must not ride along on the next. Cookie
   parameters come from the spec and credentials only.
@@ -25,6 +29,7 @@ Decisions recorded here:
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from dataclasses import dataclass
@@ -40,7 +45,7 @@ from tools.call import CallResult, PreparedRequest
 from tools.catalog import Catalog
 from tools.credentials import Credentials
 from tools.delivery import Delivery, Recorder, RetrySettings, Sleep
-from tools.errors import HostNotAllowedError, SideEffectDeniedError, SpecError
+from tools.errors import ArgumentError, HostNotAllowedError, SideEffectDeniedError, SpecError
 from tools.events import ContractDrift, EventSink, PolicyDecision
 from tools.exchange import Exchange, ExchangeLimits, Outgoing, Reply
 from tools.limiter import RateLimiter
@@ -51,12 +56,14 @@ from tools.response import check_contract, parse_body
 from tools.serialize import WireRequest, build_request
 from tools.validate import ArgumentValidator
 
+MAX_URL_LENGTH = 65_536  # httpx refuses longer URLs (InvalidURL "URL too long")
+
 
 @dataclass(frozen=True)
 class ExecutorSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    total_timeout: float = 60.0  # per attempt, redirects and body included
+    total_timeout: float = 60.0  # the whole call: all attempts, redirects, bodies and waits
     max_attempts: int = 4
     backoff_base: float = 0.5
     backoff_max: float = 8.0
@@ -181,6 +188,8 @@ class Executor:
             args = {k: v for k, v in args.items() if v is not None}
         self._validator.validate(tool, args)
         built = build_request(tool, args, base_url=self._base_url(tool), files_root=self.files_root)
+        if len(built.url) > MAX_URL_LENGTH:
+            raise _url_too_long(tool, args, len(built.url))
         wire = await self.credentials.apply(
             tool, self.catalog.security_schemes, built, self._client
         )
@@ -226,17 +235,20 @@ class Executor:
         tool, wire = prepared.tool, prepared.wire
         recorder = Recorder(tool.name, self._redact_text, on_event)
         started = time.perf_counter()
-        reply = await self._deliver(prepared, wire, recorder)
+        deadline = asyncio.get_running_loop().time() + self.settings.total_timeout
+        reply = await self._deliver(prepared, wire, recorder, deadline)
         if reply.status == 401 and await self._refreshed(tool):
             wire = await self.credentials.apply(
                 tool, self.catalog.security_schemes, prepared.built, self._client
             )
             self._learn_secrets()  # the fresh token must be redacted like the old one
-            reply = await self._deliver(prepared, wire, recorder)
+            reply = await self._deliver(prepared, wire, recorder, deadline)
         elapsed = (time.perf_counter() - started) * 1000
         return self._result(tool, reply, recorder, elapsed)
 
-    async def _deliver(self, prepared: _Prepared, wire: WireRequest, recorder: Recorder) -> Reply:
+    async def _deliver(
+        self, prepared: _Prepared, wire: WireRequest, recorder: Recorder, deadline: float
+    ) -> Reply:
         exchange = Exchange(
             self._client,
             prepared.hosts,
@@ -251,7 +263,7 @@ class Executor:
             s.max_attempts, s.backoff_base, s.backoff_max, s.retry_after_cap, s.total_timeout
         )
         delivery = Delivery(exchange, recorder, retry, sleep=self._sleep)
-        return await delivery.send(_outgoing(wire))
+        return await delivery.send(_outgoing(wire), deadline=deadline)
 
     async def _refreshed(self, tool: Tool) -> bool:
         """After a 401: let OAuth2 credentials fetch a new token once; True to resend."""
@@ -334,6 +346,25 @@ def _added_headers(built: WireRequest, wire: WireRequest) -> frozenset[str]:
     """Names of the headers the credentials added or changed (dropped on cross-host hops)."""
     before = set(built.headers)
     return frozenset(k.lower() for k, v in wire.headers if (k, v) not in before)
+
+
+def _url_too_long(tool: Tool, args: JSONObject, length: int) -> ArgumentError:
+    """Name the query/path argument that made the URL too long (the longest one)."""
+    in_url = [
+        a.name for a in tool.binding.args if a.location in ("path", "query") and a.name in args
+    ]
+    culprit = max(in_url, key=lambda name: len(json.dumps(args[name], default=str)), default="")
+    pointer = f"/{culprit}" if culprit else ""
+    return ArgumentError(
+        tool.name,
+        [
+            (
+                pointer,
+                f"the URL would be {length} characters, over the {MAX_URL_LENGTH} limit; "
+                "send less in query and path parameters",
+            )
+        ],
+    )
 
 
 async def _resolve(host: str) -> list[str]:
