@@ -4,6 +4,8 @@ Owns the command line around ``Executor.call``: reading the arguments, printing 
 JSON (``status``, ``headers``, ``body``, ``attempts``, ``elapsed_ms``, plus ``warnings`` and
 ``binary`` when present) or, with ``--dry-run``, the prepared request (``method``, ``url``,
 ``headers`` with secrets redacted, ``body``, ``media_type``) without sending anything.
+``--timeout SECONDS`` is one deadline for the whole call, retries and waits included.
+``--args`` is strict JSON: ``NaN`` and ``Infinity``, which Python's json reads, are refused.
 
 Exit status (DESIGN.md): 2 for bad input, with one ``error:`` line naming what is wrong (bad
 ``--args`` JSON, invalid arguments, unknown tool, missing credentials, bad spec, a host the
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -26,7 +30,7 @@ from tools.cache import load_catalog
 from tools.call import CallResult, PreparedRequest
 from tools.catalog import Catalog
 from tools.errors import CallError, SideEffectDeniedError
-from tools.executor import Executor
+from tools.executor import Executor, ExecutorSettings
 from tools.model import JSONObject, JSONValue
 from tools.policy import Policy
 
@@ -44,6 +48,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the request, send nothing")
     parser.add_argument("--yes", action="store_true", help="approve a call that changes data")
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=ExecutorSettings.total_timeout,
+        metavar="SECONDS",
+        help="give up after this long, retries and waits included (default: %(default)gs)",
+    )
+    parser.add_argument(
         "--files-root",
         metavar="DIR",
         type=Path,
@@ -52,11 +63,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = _settings(args.timeout)
     arguments = parse_arguments(args.args)
     catalog = load_catalog(args.spec, server=args.server)
     policy = Policy(approve_side_effects=args.yes)
     try:
-        outcome = asyncio.run(_call(catalog, args, arguments, policy))
+        outcome = asyncio.run(_call(catalog, args, arguments, policy, settings))
     except (SideEffectDeniedError, CallError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
@@ -66,11 +78,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(timeout: float) -> ExecutorSettings:
+    """``--timeout`` is the whole call's deadline; no single connect or read may outlast it."""
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
+    base = ExecutorSettings()
+    return dataclasses.replace(
+        base,
+        total_timeout=timeout,
+        connect_timeout=min(base.connect_timeout, timeout),
+        read_timeout=min(base.read_timeout, timeout),
+    )
+
+
 async def _call(
-    catalog: Catalog, args: argparse.Namespace, arguments: JSONObject, policy: Policy
+    catalog: Catalog,
+    args: argparse.Namespace,
+    arguments: JSONObject,
+    policy: Policy,
+    settings: ExecutorSettings,
 ) -> CallResult | PreparedRequest:
     async with Executor(
-        catalog, policy=policy, server=args.server, files_root=args.files_root
+        catalog, policy=policy, server=args.server, files_root=args.files_root, settings=settings
     ) as executor:
         return await executor.call(args.tool, arguments, dry_run=args.dry_run)
 
@@ -84,8 +113,14 @@ def parse_arguments(text: str) -> JSONObject:
             text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read --args from {source}: {exc.strerror or exc}") from exc
+
+    def refuse(name: str) -> JSONValue:
+        # Python's json reads NaN/Infinity/-Infinity; JSON has no such values, and a body
+        # holding one would be sent as something no server parses as JSON.
+        raise UsageError(f"{source} is not valid JSON: {name} is not a JSON value")
+
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=refuse)
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

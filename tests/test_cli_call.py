@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,6 +70,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         pet = self.path.rsplit("/", 1)[-1]
+        if pet == "302":  # a spec server redirecting to the cloud metadata address
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if pet == "999":  # a server that takes far too long to answer
+            time.sleep(3)
         if pet == "404":
             self._answer(404, b'{"message": "no such pet"}')
             return
@@ -240,3 +249,44 @@ def test_unreachable_server_exits_1(spec: str, capsys: pytest.CaptureFixture[str
     assert code == 1
     assert "failed after 4 attempt(s): connect error" in err
     assert err.count("\n") == 1
+
+
+def test_refused_redirect_exits_2_like_a_refused_server(
+    spec: str, server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # QA Q2: a host the policy refuses is bad input (exit 2) before sending and on a redirect.
+    code = main(["call", spec, "getPet", "--args", '{"petId": 302}', "--server", server])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: host '169.254.169.254' is not allowed")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_args_with_non_json_numbers_exit_2(
+    spec: str, constant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # QA Q6: Python's json reads NaN; the body went out as `{"name": NaN}`, which is not JSON.
+    args = f'{{"body": {{"name": "x", "extra": {constant}}}}}'
+    code = main(["call", spec, "createPet", "--args", args, "--dry-run"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: --args is not valid JSON: {constant} is not a JSON value\n"
+    )
+
+
+def test_timeout_is_one_deadline_for_the_whole_call(
+    spec: str, server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # QA Q1: a hanging server cost 4 attempts x 30 s; --timeout bounds retries and waits too.
+    started = time.monotonic()
+    argv = ["call", spec, "getPet", "--args", '{"petId": 999}', "--server", server]
+    code = main([*argv, "--timeout", "0.5"])
+    err = capsys.readouterr().err
+    assert time.monotonic() - started < 2.5
+    assert code == 1
+    assert "gave up at the 0.5s total timeout" in err
+    assert main([*argv, "--timeout", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --timeout must be a positive number of seconds, got 0\n"
+    )

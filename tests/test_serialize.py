@@ -341,6 +341,13 @@ def test_json_body() -> None:
     assert request.display_body == {"name": "Rëx", "tags": [1]}
 
 
+def test_json_body_never_carries_nan_or_infinity() -> None:
+    # QA Q6: json.dumps wrote `{"extra":NaN}`, which is not JSON.
+    tool = make_tool(body=body_binding("json", "application/json"))
+    with pytest.raises(ArgumentError, match="/body: NaN and Infinity are not JSON values"):
+        build(tool, {"body": {"extra": float("nan")}})
+
+
 def test_no_body_when_none_is_given() -> None:
     request = build(make_tool(body=body_binding("json", "application/json")), {})
     assert (request.content, request.media_type, request.display_body) == (None, None, None)

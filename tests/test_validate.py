@@ -153,3 +153,17 @@ def test_validator_is_compiled_once_per_tool() -> None:
     assert validator.validator(tool) is validator.validator(tool)
     other = _tool({"type": "object"})
     assert validator.validator(other) is not validator.validator(tool)
+
+
+def test_nan_and_infinity_are_refused_wherever_they_are() -> None:
+    # QA Q6: jsonschema counts them as numbers and they went out as `NaN`, which is not JSON.
+    open_body: JSONObject = {
+        "type": "object",
+        "properties": {"petId": {"type": "number"}, "body": {"type": "object"}},
+    }
+    args = {"petId": float("nan"), "body": {"extra": [1, float("inf")], "x": -float("inf")}}
+    assert _problems(args, _tool(open_body)) == [
+        ("/petId", "nan is not a JSON number; send a finite number"),
+        ("/body/extra/1", "inf is not a JSON number; send a finite number"),
+        ("/body/x", "-inf is not a JSON number; send a finite number"),
+    ]

@@ -64,7 +64,11 @@ def build_body(
     pointer = "/" + binding.arg
     kind = binding.kind
     if kind == "json":
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        try:  # allow_nan=False: Python would write NaN/Infinity, which no JSON parser reads
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            problems.add(pointer, "NaN and Infinity are not JSON values; send finite numbers")
+            return None
         return Body(text.encode("utf-8"), binding.media_type, value)
     if kind == "text":
         text = value if isinstance(value, str) else scalar_text(value)

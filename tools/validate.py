@@ -3,7 +3,9 @@
 Owns turning jsonschema's errors into ``ArgumentError`` problems a model can act on: which
 argument (a JSON pointer into the arguments), what was expected (type, enum values, pattern,
 format, bounds, a missing required argument, an unknown argument) and what it got (truncated,
-so a huge value never floods the conversation). It must not build or send requests.
+so a huge value never floods the conversation). NaN and the infinities, which Python's json
+reads but JSON does not have, are refused wherever they sit in the arguments. It must not build
+or send requests.
 
 Validators are compiled once per tool (Draft 2020-12 with format checking) and cached: building
 one costs far more than validating a small argument object, and the executor validates on every
@@ -13,7 +15,8 @@ call.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Iterator, Sequence
 
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
@@ -59,9 +62,29 @@ class ArgumentValidator:
             raise ArgumentError(
                 tool.name, [("", f"arguments must be a JSON object, got {_describe(args)}")]
             )
+        non_finite = list(_non_finite(args, ""))
+        if non_finite:
+            raise ArgumentError(tool.name, non_finite[:MAX_PROBLEMS])
         errors = list(self.validator(tool).iter_errors(args))
         if errors:
             raise ArgumentError(tool.name, problems(errors))
+
+
+def _non_finite(value: object, where: str) -> Iterator[tuple[str, str]]:
+    """NaN and the infinities: Python's json accepts them, JSON has no such values.
+
+    jsonschema counts them as numbers, and serialized they would go out as ``NaN``, which no
+    server parses as JSON; a model (or ``--args``) can send them, so refuse them by name.
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            yield where, f"{value!r} is not a JSON number; send a finite number"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{where}/{_escape(str(key))}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{where}/{index}")
 
 
 def problems(errors: Iterable[ValidationError]) -> list[tuple[str, str]]:
