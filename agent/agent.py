@@ -146,13 +146,17 @@ class Agent:
         self.view = ToolView(
             self.catalog, model_name=model.model, budget_tokens=tool_budget, small_model=small_model
         )
-        self.store = ResultStore()
-        dispatcher = Dispatcher(self.executor, self.view, self.store, view_chars=view_chars)
+        dispatcher = Dispatcher(self.executor, self.view, ResultStore(), view_chars=view_chars)
         self.planner = Planner(model, dispatcher, limits=limits, on_text=on_text)
         self._emit: Callable[[Step], None] | None = None
         self._lock = asyncio.Lock()
         self._runner: asyncio.Runner | None = None
         self.last_result: RunResult | None = None
+
+    @property
+    def store(self) -> ResultStore:
+        """The conversation's stored results (the dispatcher's; ``reset`` replaces it)."""
+        return self.planner.dispatcher.store
 
     # -- running ---------------------------------------------------------------------------
     async def run(self, task: str, *, on_step: Callable[[Step], None] | None = None) -> RunResult:
@@ -211,7 +215,7 @@ class Agent:
     def reset(self) -> None:
         """Start a new conversation: forget messages, stored results and found tools."""
         self.planner.reset()
-        self.store = self.planner.dispatcher.store = ResultStore()
+        self.planner.dispatcher.store = ResultStore()
         self.view.forget()
 
     async def aclose(self) -> None:
