@@ -276,12 +276,6 @@ class DemoServer:
         self.stop()
 
 
-def start_demo_api(port: int = 0, *, api_key: str | None = None) -> tuple[str, Callable[[], None]]:
-    """Start the demo API; return its base URL and a function that stops it."""
-    server = DemoServer(port, api_key=api_key).start()
-    return server.base_url, server.stop
-
-
 @contextmanager
 def running_demo_api(port: int = 0, *, api_key: str | None = None) -> Iterator[str]:
     """``with running_demo_api() as base_url: ...``."""

@@ -17,7 +17,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from agent import demo_api
-from agent.demo_api import DemoServer, running_demo_api, start_demo_api
+from agent.demo_api import DemoServer, running_demo_api
 from agent.resources import demo_spec
 
 SPEC: dict[str, Any] = yaml.safe_load(demo_spec().read_text())
@@ -199,11 +199,11 @@ def test_each_server_starts_from_the_same_seed() -> None:
     with running_demo_api() as first, httpx2.Client(base_url=first) as c:
         c.delete("/tasks/1")
         a = c.get("/tasks", params={"limit": 100}).json()
-    base_url, stop = start_demo_api()
+    second = DemoServer().start()
     try:
-        b = httpx2.get(f"{base_url}/tasks", params={"limit": 100}).json()
+        b = httpx2.get(f"{second.base_url}/tasks", params={"limit": 100}).json()
     finally:
-        stop()
+        second.stop()
     assert b["total"] == a["total"] + 1 == 60
 
 
