@@ -22,7 +22,7 @@ from agent.agent import Agent, RunResult
 from agent.cli import UsageError
 from agent.errors import ModelConfigError
 from agent.planner import Limits
-from agent.runstore import RunStore
+from agent.runstore import RunStore, RunStoreError
 from agent.transcript import ToolCallStep
 from tools.errors import CredentialsError, HostNotAllowedError, SpecError
 from tools.policy import Policy
@@ -69,6 +69,12 @@ def exit_status(result: RunResult) -> int:
 async def _run(args: argparse.Namespace) -> RunResult:
     from agent.config import open_model  # lazy: keeps `baton --help` fast
 
+    store = None if args.no_save else RunStore()
+    if store is not None:
+        try:
+            store.check()  # a broken store is found before the model spends tokens
+        except RunStoreError as exc:
+            raise UsageError(f"{exc} (pass --no-save to run without saving)") from exc
     try:
         model = open_model(args.model)
     except ModelConfigError as exc:
@@ -80,7 +86,7 @@ async def _run(args: argparse.Namespace) -> RunResult:
             server=args.server,
             policy=Policy(approve_side_effects=args.yes),
             limits=Limits(max_turns=args.max_turns),
-            run_store=None if args.no_save else RunStore(),
+            run_store=store,
         )
         async with agent:
             return await agent.run(args.task)

@@ -9,6 +9,11 @@ Location: ``$BATON_HOME/runs.sqlite`` when ``BATON_HOME`` is set, else
 ``$XDG_DATA_HOME/baton/runs.sqlite`` (``~/.local/share/baton/runs.sqlite``). SQLite because it
 is embedded and needs no set-up (DESIGN.md); a connection per operation keeps the store safe
 to share between threads and processes (SQLite's own locking serializes writers).
+
+Transcripts hold redacted requests but whole API responses (names, emails, whatever the APIs
+return), so the file is created readable by its owner only (0600, its folder 0700), like the
+credentials file. A store that cannot be opened (not a database, a folder that is a file, no
+permission) raises ``RunStoreError`` naming the file, which the CLI prints as one line.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from agent.errors import AgentError
 from agent.transcript import Transcript
 
 RunStatus = Literal["running", "done", "failed"]
@@ -45,6 +51,10 @@ _COLUMNS = "run_id, started_at, finished_at, task, model, status, answer, error"
 
 class RunNotFoundError(LookupError):
     """No stored run matches the id (or the id prefix is ambiguous)."""
+
+
+class RunStoreError(AgentError):
+    """The run store's file cannot be opened or written (the message names the file)."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +92,30 @@ class RunStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10.0)) as conn:
-            conn.executescript(_SCHEMA)
-            with conn:  # one transaction: committed on success, rolled back on error
-                yield conn
+        try:
+            self._create_private()
+            with closing(sqlite3.connect(self.path, timeout=10.0)) as conn:
+                conn.executescript(_SCHEMA)
+                with conn:  # one transaction: committed on success, rolled back on error
+                    yield conn
+        except (OSError, sqlite3.DatabaseError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise RunStoreError(f"run store {self.path}: {reason}") from exc
+
+    def check(self) -> None:
+        """Open (creating if needed) the store now: a command fails before any work, not after."""
+        with self._connect():
+            pass
+
+    def _create_private(self) -> None:
+        """Create the folder (0700) and the file (0600) before SQLite creates them 0644."""
+        if self.path.exists():
+            return
+        folder = self.path.parent
+        if folder.exists() and not folder.is_dir():
+            raise RunStoreError(f"run store {self.path}: {folder} is not a folder")
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
 
     def save(
         self,

@@ -8,6 +8,7 @@ stdout. Servers that fail, hang or lie are results or exit-1 failures, always bo
 from __future__ import annotations
 
 import json
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from agent.cli import main
 from agent.dispatch import parse_arguments
+from agent.runstore import RunStore, RunStoreError
 from tests.hostile_server import HostileServer, hostile_spec, running, write_spec
 from tools.call import CallResult
 from tools.catalog import Catalog
@@ -273,3 +275,35 @@ def test_a_side_effect_without_yes_is_denied(
     assert message.startswith("deleteItem changes data and was denied")
     assert "--yes" in message
     assert not server.seen
+
+
+# -- the run store -----------------------------------------------------------------------------
+
+
+def test_a_corrupt_run_store_stops_run_before_the_model(
+    baton: Baton, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "runs.sqlite").write_text("not a database")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # never reached
+    spec = write_spec(tmp_path, hostile_spec())
+    message = one_error(baton("run", "task", "--spec", spec, "--model", "m"))
+    store = tmp_path / "home" / "runs.sqlite"
+    assert (
+        message
+        == f"run store {store}: file is not a database (pass --no-save to run without saving)"
+    )
+
+
+def test_a_run_store_under_a_file_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(RunStoreError, match=f"{blocker} is not a folder"):
+        RunStore(blocker / "runs.sqlite").check()
+
+
+def test_the_run_store_is_private_to_its_owner(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "new" / "runs.sqlite")
+    store.check()
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
