@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -61,7 +61,6 @@ class _Wiring:
     faults: FaultTransport | None = None
     model_recording: RecordingTransport | None = None
     model_replay: ReplayTransport | None = None
-    closers: list[Callable[[], object]] = field(default_factory=list)
 
 
 class _PathOnlyTransport(httpx2.AsyncBaseTransport):
@@ -73,18 +72,13 @@ class _PathOnlyTransport(httpx2.AsyncBaseTransport):
         )
 
 
-def _redactor(case: Case) -> Redactor:
-    redactor = Redactor()
-    for secret in case.credentials.values():
-        redactor.add(secret)
-    return redactor
-
-
 def _api_transport(case: Case, options: RunOptions) -> _Wiring:
     if options.record:
         if case.cassette is None:
             raise CaseError(f"{case.source}: record mode needs a `cassette` path")
-        recording = RecordingTransport(httpx2.AsyncHTTPTransport(), _redactor(case))
+        recording = RecordingTransport(
+            httpx2.AsyncHTTPTransport(), Redactor(case.credentials.values())
+        )
         wiring = _Wiring(api=recording, recording=recording)
     elif case.cassette is not None:
         replay = ReplayTransport(Cassette.load(case.cassette))
