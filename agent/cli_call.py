@@ -11,7 +11,8 @@ Exit status (DESIGN.md): 2 for bad input, with one ``error:`` line naming what i
 ``--args`` JSON, invalid arguments, unknown tool, missing credentials, bad spec, a host the
 policy refuses, as ``baton run`` does); 1 when the call did not succeed: a side effect not
 approved (there is no one to ask here, so the error says to pass ``--yes``), a transport
-failure after retries, or an HTTP status of 400 and above (the JSON is printed first: a status
+failure after retries, a redirect to a host the policy refuses (the API's doing, not the
+user's), or an HTTP status of 400 and above (the JSON is printed first: a status
 is a result, the exit code lets scripts notice it); 0 otherwise.
 """
 

@@ -251,14 +251,15 @@ def test_unreachable_server_exits_1(spec: str, capsys: pytest.CaptureFixture[str
     assert err.count("\n") == 1
 
 
-def test_refused_redirect_exits_2_like_a_refused_server(
+def test_refused_redirect_is_a_failed_call_not_bad_input(
     spec: str, server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # QA Q2: a host the policy refuses is bad input (exit 2) before sending and on a redirect.
+    # QA Q2/Q14: a refused spec server is bad input (exit 2, test above); a refused redirect is
+    # the API's doing, so the call failed (exit 1), as in baton run.
     code = main(["call", spec, "getPet", "--args", '{"petId": 302}', "--server", server])
     err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith("error: host '169.254.169.254' is not allowed")
+    assert code == 1
+    assert err.startswith(f"error: GET {server}/pets/302: redirect refused: host '169.254.169.254'")
     assert err.count("\n") == 1
 
 

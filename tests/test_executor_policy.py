@@ -8,8 +8,13 @@ import pytest
 from tests.executor_api import API_KEY, BASE, FakeAPI
 from tests.test_executor import call, executor
 from tools.call import PreparedRequest
-from tools.errors import CallError, HostNotAllowedError, SideEffectDeniedError
-from tools.events import PolicyDecision, ToolEvent
+from tools.errors import (
+    CallError,
+    HostNotAllowedError,
+    RedirectRefusedError,
+    SideEffectDeniedError,
+)
+from tools.events import HttpAttempt, PolicyDecision, ToolEvent
 from tools.executor import ExecutorSettings
 from tools.policy import Decision, Policy
 
@@ -33,18 +38,32 @@ async def test_same_host_redirects_are_followed_and_recorded() -> None:
 
 
 async def test_redirect_to_a_foreign_host_is_refused() -> None:
+    # QA Q14: the API's redirect is at fault, not the user's input: a recoverable CallError
+    # naming the request, not the HostNotAllowedError that ends a run as bad input.
     api = FakeAPI([redirect("https://evil.example.net/collect")])
+    events: list[ToolEvent] = []
     async with executor(api) as ex:
-        with pytest.raises(HostNotAllowedError, match=r"redirect from api.example.com"):
-            await ex.call("getPet", {"petId": 7})
+        with pytest.raises(RedirectRefusedError) as caught:
+            await ex.call("getPet", {"petId": 7}, on_event=events.append)
+    assert not isinstance(caught.value, HostNotAllowedError)
+    assert caught.value.recoverable
+    assert caught.value.host == "evil.example.net"
+    assert caught.value.tool == "getPet"
+    assert str(caught.value).startswith(
+        f"GET {BASE}/pets/7: redirect refused: host 'evil.example.net' is not allowed"
+    )
+    assert "(redirect from api.example.com)" in str(caught.value)
     assert len(api.requests) == 1
+    [attempt] = [e for e in events if isinstance(e, HttpAttempt)]
+    assert attempt.error is not None
+    assert "RedirectRefusedError" in attempt.error
 
 
 async def test_redirect_to_a_private_address_is_refused() -> None:
     api = FakeAPI([redirect("http://169.254.169.254/latest/meta-data/")])
     policy = Policy(extra_hosts=frozenset({"169.254.169.254"}))
     async with executor(api, policy=policy) as ex:
-        with pytest.raises(HostNotAllowedError, match="link-local"):
+        with pytest.raises(RedirectRefusedError, match="link-local"):
             await ex.call("getPet", {"petId": 7})
     assert len(api.requests) == 1
 

@@ -166,7 +166,9 @@ def test_a_redirect_to_cloud_metadata_is_refused(
     code, out, err = baton("call", spec, "to_metadata", "--server", server.url)
     assert out == ""
     assert code != 0
-    assert err.startswith("error: host '169.254.169.254' is not allowed")
+    # QA Q14: the API's redirect failed the call (exit 1); the error names the request.
+    assert code == 1
+    assert "redirect refused: host '169.254.169.254' is not allowed" in err
     assert "(redirect from 127.0.0.1)" in err
 
 

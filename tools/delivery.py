@@ -28,7 +28,12 @@ import httpx2
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 
-from tools.errors import CallError, CallTimeoutError, RetryAfterTooLongError
+from tools.errors import (
+    CallError,
+    CallTimeoutError,
+    RedirectRefusedError,
+    RetryAfterTooLongError,
+)
 from tools.events import EventSink, HttpAttempt, ToolEvent
 from tools.exchange import RETRYABLE_ERRORS, Exchange, Hop, Outgoing, Reply
 from tools.retry import (
@@ -225,8 +230,11 @@ class Delivery:
     def _named(self, exc: CallError | httpx2.HTTPError, request: Outgoing) -> CallError:
         url = self.recorder.redact(request.url)
         detail = self.recorder.redact(str(exc) or type(exc).__name__)
+        message, tool = f"{request.method} {url}: {detail}", self.recorder.tool
+        if isinstance(exc, RedirectRefusedError):
+            return RedirectRefusedError(message, host=exc.host, tool=tool, url=url)
         cls = type(exc) if isinstance(exc, CallError) else CallError
-        return cls(f"{request.method} {url}: {detail}", tool=self.recorder.tool, url=url)
+        return cls(message, tool=tool, url=url)
 
     def _failure(self, final: RetryableOutcomeError, request: Outgoing) -> CallError:
         tries = len(

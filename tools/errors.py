@@ -14,6 +14,7 @@ Tree::
         ├── CallTimeoutError
         ├── RetryAfterTooLongError  the server asked to wait longer than the cap
         ├── CircuitOpenError        the host's circuit breaker is open
+        ├── RedirectRefusedError    the API redirected to a host the policy refuses
         └── ResponseTooLargeError   the body exceeded the size cap
 
 HTTP statuses are results, never exceptions.
@@ -105,3 +106,17 @@ class CircuitOpenError(CallError):
 
 class ResponseTooLargeError(CallError):
     pass
+
+
+class RedirectRefusedError(CallError):
+    """The API answered with a redirect to a host the policy refuses; nothing was sent there.
+
+    A ``CallError``, not a ``HostNotAllowedError``: the user's spec and server are fine, the
+    API's answer is the problem, and the model can report it.
+    """
+
+    recoverable = True
+
+    def __init__(self, message: str, *, host: str, tool: str = "", url: str = "") -> None:
+        self.host = host
+        super().__init__(message, tool=tool, url=url)

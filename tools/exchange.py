@@ -3,7 +3,8 @@
 Owns what happens between "this request may go" and "here are the response bytes":
 
 - Redirects are followed here, not by httpx, so that every target is re-checked by the host
-  policy (a spec server redirecting to a foreign or private host is refused), at most
+  policy (a spec server redirecting to a foreign or private host is refused with
+  ``RedirectRefusedError``, a ``CallError``: the API's answer is at fault), at most
   ``max_redirects`` hops. Crossing to another host (or from https to http) drops
   ``Authorization``, ``Proxy-Authorization``, ``Cookie`` and every header the credentials
   added, as browsers and httpx do for Authorization. 303, and 301/302 after a POST, become a
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import httpx2
 
 from tools.breaker import CircuitBreaker
-from tools.errors import CallError, ResponseTooLargeError
+from tools.errors import CallError, HostNotAllowedError, RedirectRefusedError, ResponseTooLargeError
 from tools.limiter import RateLimiter
 from tools.policy import HostPolicy, Resolver
 
@@ -114,7 +115,14 @@ class Exchange:
             if location is None:
                 return reply
             target = str(httpx2.URL(request.url).join(location))
-            next_host = self.hosts.check(target, redirected_from=host)
+            try:
+                next_host = self.hosts.check(target, redirected_from=host)
+            except HostNotAllowedError as exc:
+                # The API's answer is at fault, not the user's input: a call error the model
+                # can report, not the "bad input" a refused spec server is.
+                raise RedirectRefusedError(
+                    f"redirect refused: {exc}", host=exc.host, url=request.url
+                ) from exc
             if self.on_hop is not None:
                 elapsed = (time.perf_counter() - started) * 1000
                 self.on_hop(Hop(request.method, request.url, reply.status, elapsed, target))
