@@ -151,17 +151,19 @@ async def _model(case: Case, options: RunOptions, wiring: _Wiring) -> AsyncItera
         return
     recorder = wiring.model_recording
     live_http = httpx2.AsyncClient(transport=recorder) if recorder is not None else None
-    async with open_model(options.model or case.model.name, http_client=live_http) as live:
+    try:
+        async with open_model(options.model or case.model.name, http_client=live_http) as live:
+            if live_http is not None:
+                if not isinstance(live, OpenAIClient):
+                    raise CaseError(
+                        "recording model traffic needs an OpenAI-compatible client: start the "
+                        "local model's server and set OPENAI_BASE_URL to it"
+                    )
+                live.stream = False  # cassettes hold one JSON body per turn, as replay sends
+            yield live
+    finally:  # a failed case must not leave the recording client's connections open
         if live_http is not None:
-            if not isinstance(live, OpenAIClient):
-                raise CaseError(
-                    "recording model traffic needs an OpenAI-compatible client: start the "
-                    "local model's server and set OPENAI_BASE_URL to it"
-                )
-            live.stream = False  # cassettes hold one JSON body per turn, as replay sends
-        yield live
-    if live_http is not None:
-        await live_http.aclose()
+            await live_http.aclose()
 
 
 def _credentials(case: Case) -> Credentials | None:
