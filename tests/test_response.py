@@ -52,13 +52,22 @@ def test_html_served_as_json_is_kept_as_text_with_a_warning() -> None:
     )
 
 
-@pytest.mark.parametrize("content", [b'{"a": 1', b"{'a': 1}", b'{"a": 1} trailing', b"[" * 100_000])
+@pytest.mark.parametrize("content", [b'{"a": 1', b"{'a': 1}", b'{"a": 1} trailing'])
 def test_malformed_json_is_kept_as_text_with_a_warning(content: bytes) -> None:
     body, warning, binary = parse_body(content, "application/json")
     assert body == content.decode()
     assert warning is not None
     assert "not valid JSON" in warning
     assert binary is None
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b"[" * 100_000])
+def test_json_deeper_than_the_parser_goes_is_not_called_invalid(content: bytes) -> None:
+    # QA Q8: 100,000 nested arrays are valid JSON; "not valid JSON" sent readers looking for a
+    # syntax error that is not there.
+    body, warning, _ = parse_body(content, "application/json")
+    assert body == content.decode()
+    assert warning == "the application/json body is too deeply nested to parse; kept as text"
 
 
 def test_non_standard_json_constants_become_null() -> None:

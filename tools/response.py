@@ -146,7 +146,9 @@ def _json_or_text(text: str, said: str) -> Parsed:
     constants: list[str] = []
     try:
         value = _loads(text, constants)
-    except (ValueError, RecursionError):
+    except RecursionError:  # valid JSON can nest deeper than Python's parser recurses
+        return text, f"the {said} body is too deeply nested to parse; kept as text", None
+    except ValueError:
         looks = (
             " (it looks like HTML)"
             if text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
