@@ -84,12 +84,13 @@ def actions_for(
     return mine + [a for a in resolved(inherited) if a.name not in names]
 
 
-def inputs_for(wf: Workflow, inputs: JSONObject) -> JSONObject:
-    """The caller's inputs that a dependency declares (all of them if it declares none)."""
+def inherited_inputs(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> JSONObject:
+    """The inputs of ``wf`` run on a caller's behalf (dependsOn, goto, a retry's workflow):
+    the caller's inputs it declares (all of them if it declares none), plus its defaults."""
     props = wf.inputs.get("properties") if isinstance(wf.inputs, dict) else None
-    if not isinstance(props, dict):
-        return dict(inputs)
-    return {k: v for k, v in inputs.items() if k in props}
+    if isinstance(props, dict):
+        inputs = {k: v for k, v in inputs.items() if k in props}
+    return with_defaults(doc, wf, inputs)
 
 
 def _deref(doc: ArazzoDocument, schema: JSONValue) -> JSONValue:

@@ -38,7 +38,7 @@ from tools.arazzo.plan import (
     actions_for,
     check_inputs,
     choose_workflow,
-    inputs_for,
+    inherited_inputs,
     reachable,
     refuse_external,
     with_defaults,
@@ -117,7 +117,7 @@ class WorkflowRunner:
             if target is None or dep in seen:
                 continue
             seen.add(dep)
-            given = with_defaults(self.doc, target, inputs_for(target, inputs))
+            given = inherited_inputs(self.doc, target, inputs)
             check_inputs(self.doc, target, given)
             self._check_dependencies(target, given, seen)
 
@@ -172,7 +172,7 @@ class WorkflowRunner:
         if dep not in self._done:
             target = self.doc.workflow(dep)
             assert target is not None  # checked when the document loaded
-            given = with_defaults(self.doc, target, inputs_for(target, inputs))
+            given = inherited_inputs(self.doc, target, inputs)
             check_inputs(self.doc, target, given)
             self._done[dep] = await self._workflow(target, given, depth + 1)
         return self._done[dep]
@@ -221,7 +221,7 @@ class WorkflowRunner:
             elif decision.kind == "goto_workflow":
                 target = self.doc.workflow(decision.target)
                 assert target is not None
-                given = with_defaults(self.doc, target, inputs_for(target, flow.scope.inputs))
+                given = inherited_inputs(self.doc, target, flow.scope.inputs)
                 return False, None, await self._workflow(target, given, depth + 1)
             else:  # end or fail
                 return decision.kind == "end", decision.error, None
@@ -365,7 +365,7 @@ class WorkflowRunner:
         returned, after which the current step is retried"."""
         target = self.doc.workflow(action.workflowId or "")
         if target is not None:
-            given = with_defaults(self.doc, target, inputs_for(target, flow.scope.inputs))
+            given = inherited_inputs(self.doc, target, flow.scope.inputs)
             await self._workflow(target, given, 1)
         elif (other := flow.wf.step(action.stepId or "")) is not None:
             done = await self._step(flow, other, 1, 1)
