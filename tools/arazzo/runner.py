@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from tools.arazzo.criteria import holds
 from tools.arazzo.errors import ExpressionError, WorkflowInputError
@@ -379,7 +380,7 @@ class WorkflowRunner:
 
 @dataclass(frozen=True)
 class _Decision:
-    kind: str  # next | retry | goto_step | goto_workflow | end | fail
+    kind: Literal["next", "retry", "goto_step", "goto_workflow", "end", "fail"]
     label: str
     target: str = ""
     error: str | None = None
