@@ -151,8 +151,7 @@ def scalar_text(value: JSONValue) -> str:
 
 def content_text(value: JSONValue, content_type: str) -> str:
     """A ``content`` parameter's value in its media type: JSON text, or a string as is."""
-    base = content_type.split(";", 1)[0].strip().lower()
-    if isinstance(value, str) and not (base == "application/json" or base.endswith("+json")):
+    if isinstance(value, str) and not _json_media(content_type):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
