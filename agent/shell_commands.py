@@ -78,11 +78,14 @@ def _error(shell: Shell, message: str) -> None:
 
 async def _tools(shell: Shell, arg: str) -> None:
     if not arg:
-        tools = list(shell.catalog)
-        title = f"{len(tools)} tools"
-        if len(tools) > MAX_LISTED:  # GitHub has 1,223: a search is more use than a scroll
+        names = shell.catalog.names()
+        title = f"{len(names)} tools"
+        if len(names) > MAX_LISTED:  # GitHub has 1,223: a search is more use than a scroll
             title += f", the first {MAX_LISTED} (search with /tools TEXT)"
-        shell.console.print(tools_table(tools[:MAX_LISTED], title=title))
+        # Only the listed tools are built: a cached catalog builds each on first use, and
+        # Graph's 11k would take seconds to show a hundred.
+        tools = [shell.catalog.get(name) for name in names[:MAX_LISTED]]
+        shell.console.print(tools_table(tools, title=title))
         return
     hits = shell.catalog.search(arg, limit=15)
     if not hits:
