@@ -114,7 +114,7 @@ class Shell:
         catalog = load_catalog(source, server=self.server)
         self.specs.append(source)
         self.catalogs.append(catalog)
-        self.catalog = Catalog.merge(self.catalogs) if len(self.catalogs) > 1 else catalog
+        self.catalog = Catalog.merge(self.catalogs)  # one catalog is returned as is
         self._retire()  # rebuilt on first use with the new catalog
         return catalog
 
