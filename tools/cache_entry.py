@@ -24,9 +24,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from tools.catalog import CATALOG_FORMAT, Catalog, SchemaResolver, ToolLoader
+from tools.catalog import CATALOG_FORMAT, Catalog, SchemaResolver, ToolLoader, metadata_from_json
 from tools.errors import SpecError
-from tools.model import SecurityScheme, Tool
+from tools.model import Tool
 from tools.search import ToolBrief
 
 ENTRY_VERSION = 2
@@ -56,20 +56,7 @@ def encode(catalog: Catalog) -> bytes:
         index.append([*catalog.brief(tool.name), offset, len(blob)])
         blobs.append(blob)
         offset += len(blob)
-    header = {
-        "format": CATALOG_FORMAT,
-        "entry": ENTRY_VERSION,
-        "title": catalog.title,
-        "source": catalog.source,
-        "spec_hash": catalog.spec_hash,
-        "warnings": catalog.warnings,
-        "security_schemes": {
-            k: v.model_dump(mode="json", exclude_defaults=True)
-            for k, v in catalog.security_schemes.items()
-        },
-        "size": offset,
-        "tools": index,
-    }
+    header = {**catalog.metadata_json(), "entry": ENTRY_VERSION, "size": offset, "tools": index}
     # ensure_ascii keeps the header free of raw newlines and of multi-byte surprises.
     return json.dumps(header, separators=(",", ":")).encode() + b"\n" + b"".join(blobs)
 
@@ -106,17 +93,7 @@ def _decode(data: mmap.mmap, entry: Path, resolver: SchemaResolver | None) -> Ca
         )
         load = functools.partial(_load_tool, data, base + offset, length, entry)
         entries.append((brief, load))
-    return Catalog.from_briefs(
-        entries,
-        security_schemes={
-            k: SecurityScheme.model_validate(v) for k, v in header["security_schemes"].items()
-        },
-        title=header["title"],
-        source=header["source"],
-        spec_hash=header["spec_hash"],
-        warnings=header["warnings"],
-        schema_resolver=resolver,
-    )
+    return Catalog.from_briefs(entries, **metadata_from_json(header), schema_resolver=resolver)
 
 
 def _load_tool(data: mmap.mmap, start: int, length: int, entry: Path) -> Tool:

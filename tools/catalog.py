@@ -231,6 +231,12 @@ class Catalog:
 
     def to_json(self) -> JSONObject:
         """A JSON-ready dict of the whole catalog (the resolver is not data and is dropped)."""
+        tools = [t.model_dump(mode="json", exclude_defaults=True) for t in self]
+        return {**self.metadata_json(), "tools": tools}
+
+    def metadata_json(self) -> JSONObject:
+        """Everything but the tools, JSON-ready: shared by ``to_json`` and the cache's header,
+        so that the two layouts cannot drift apart."""
         return {
             "format": CATALOG_FORMAT,
             "title": self._title,
@@ -241,7 +247,6 @@ class Catalog:
                 k: v.model_dump(mode="json", exclude_defaults=True)
                 for k, v in self._schemes.items()
             },
-            "tools": [t.model_dump(mode="json", exclude_defaults=True) for t in self],
         }
 
     @classmethod
@@ -253,17 +258,8 @@ class Catalog:
             raise ValueError(
                 f"not a Baton catalog of format {CATALOG_FORMAT!r}: got {data.get('format')!r}"
             )
-        return cls(
-            (Tool.model_validate(t) for t in data["tools"]),
-            security_schemes={
-                k: SecurityScheme.model_validate(v) for k, v in data["security_schemes"].items()
-            },
-            title=data["title"],
-            source=data["source"],
-            spec_hash=data["spec_hash"],
-            warnings=data["warnings"],
-            schema_resolver=schema_resolver,
-        )
+        tools = (Tool.model_validate(t) for t in data["tools"])
+        return cls(tools, **metadata_from_json(data), schema_resolver=schema_resolver)
 
     # -- responses -------------------------------------------------------------------------
     def response_schema(
@@ -311,6 +307,19 @@ class Catalog:
 
 def _same(tool: Tool) -> Tool:
     return tool
+
+
+def metadata_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``Catalog``/``from_briefs`` read back from ``metadata_json``."""
+    return {
+        "security_schemes": {
+            k: SecurityScheme.model_validate(v) for k, v in data["security_schemes"].items()
+        },
+        "title": data["title"],
+        "source": data["source"],
+        "spec_hash": data["spec_hash"],
+        "warnings": data["warnings"],
+    }
 
 
 def choose_response(
