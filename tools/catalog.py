@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +25,6 @@ ToolLoader = Callable[[], Tool]
 
 # Bumped whenever the JSON layout of ``to_json`` changes; ``from_json`` refuses other versions.
 CATALOG_FORMAT = "baton.catalog/1"
-_MAX_NAME = 64
-_PREFIX_LEN = 16
 
 
 @dataclass(frozen=True)
@@ -353,22 +350,3 @@ def _choose_media(refs: list[ResponseRef], media_type: str | None) -> ResponseRe
         if base == "application/json" or base.endswith("+json"):
             return ref
     return refs[0]
-
-
-def prefixed_name(prefix: str, name: str) -> str:
-    """``prefix_name`` cut to 64 characters; a cut name keeps a hash so it stays unique."""
-    full = f"{prefix}_{name}"
-    if len(full) <= _MAX_NAME:
-        return full
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]  # noqa: S324 - a name, not security
-    return f"{full[: _MAX_NAME - 9]}_{digest}"
-
-
-def spec_prefix(catalog: Catalog, index: int) -> str:
-    """A short, name-safe label for a catalog: its title, else its file name, else specN."""
-    label = catalog.title or re.sub(r"\.(json|ya?ml)$", "", catalog.source.rsplit("/", 1)[-1])
-    words = re.findall(r"[A-Za-z0-9]+", label.lower())
-    slug = "_".join(
-        w for w in words if w not in {"api", "openapi", "the", "rest", "v1", "v2", "v3"}
-    )
-    return slug[:_PREFIX_LEN].strip("_") or f"spec{index + 1}"

@@ -14,13 +14,18 @@ Owns only the renaming rules; ``Catalog.merge`` builds the result. Rules, all de
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tools.catalog import Catalog, SchemaResolver, ToolLoader, prefixed_name, spec_prefix
+from tools.catalog import Catalog, SchemaResolver, ToolLoader
 from tools.model import SecurityScheme, Tool
 from tools.search import ToolBrief
+
+_MAX_NAME = 64  # OpenAI's limit on a function name
+_PREFIX_LEN = 16
 
 
 @dataclass
@@ -97,6 +102,25 @@ def _free(candidate: str, taken: set[str]) -> str:
     name = candidate
     while name in taken:
         suffix = f"_{n}"
-        name = candidate[: 64 - len(suffix)] + suffix
+        name = candidate[: _MAX_NAME - len(suffix)] + suffix
         n += 1
     return name
+
+
+def prefixed_name(prefix: str, name: str) -> str:
+    """``prefix_name`` cut to 64 characters; a cut name keeps a hash so it stays unique."""
+    full = f"{prefix}_{name}"
+    if len(full) <= _MAX_NAME:
+        return full
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]  # noqa: S324 - a name, not security
+    return f"{full[: _MAX_NAME - 9]}_{digest}"
+
+
+def spec_prefix(catalog: Catalog, index: int) -> str:
+    """A short, name-safe label for a catalog: its title, else its file name, else specN."""
+    label = catalog.title or re.sub(r"\.(json|ya?ml)$", "", catalog.source.rsplit("/", 1)[-1])
+    words = re.findall(r"[A-Za-z0-9]+", label.lower())
+    slug = "_".join(
+        w for w in words if w not in {"api", "openapi", "the", "rest", "v1", "v2", "v3"}
+    )
+    return slug[:_PREFIX_LEN].strip("_") or f"spec{index + 1}"
