@@ -107,6 +107,19 @@ def check_answer(check: AnswerCheck, answer: str | None) -> list[str]:
     return reasons
 
 
+def check_limits(case: Case, *, steps: int, tokens: int, extra: int) -> list[str]:
+    limits = (
+        (case.expect.max_steps, steps, "steps"),
+        (case.expect.max_tokens, tokens, "tokens"),
+        (case.expect.max_extra_calls, extra, "extra calls"),
+    )
+    return [
+        f"{what} {got} over the limit {limit}"
+        for limit, got, what in limits
+        if limit is not None and got > limit
+    ]
+
+
 def score_case(
     case: Case,
     transcript: Transcript,
@@ -136,16 +149,7 @@ def score_case(
     reasons += check_answer(case.expect.answer, answer)
     if off_script:
         reasons.append(f"off-script requests: {', '.join(off_script)}")
-    limits = (
-        (case.expect.max_steps, len(transcript.steps), "steps"),
-        (case.expect.max_tokens, tokens, "tokens"),
-        (case.expect.max_extra_calls, extra, "extra calls"),
-    )
-    reasons += [
-        f"{what} {got} over the limit {limit}"
-        for limit, got, what in limits
-        if limit is not None and got > limit
-    ]
+    reasons += check_limits(case, steps=len(transcript.steps), tokens=tokens, extra=extra)
     return CaseScore(
         name=case.name,
         passed=not reasons,
