@@ -48,6 +48,7 @@ from tools.delivery import Delivery, Recorder, RetrySettings, Sleep
 from tools.errors import ArgumentError, HostNotAllowedError, SideEffectDeniedError, SpecError
 from tools.events import ContractDrift, EventSink, PolicyDecision
 from tools.exchange import Exchange, ExchangeLimits, Outgoing, Reply
+from tools.fastschema import Check, compile_check
 from tools.limiter import RateLimiter
 from tools.model import JSONObject, JSONValue, Tool
 from tools.policy import HostPolicy, Policy, SideEffectGate, host_of, server_urls
@@ -123,7 +124,7 @@ class Executor:
         self._validator = ArgumentValidator()
         self._redactor = Redactor()
         self._known_secrets: set[str] = set()
-        self._contracts: dict[int, tuple[JSONObject, Draft202012Validator]] = {}
+        self._contracts: dict[int, tuple[JSONObject, Draft202012Validator, Check | None]] = {}
         self._hosts: dict[str, tuple[Tool, HostPolicy]] = {}  # per tool: same hosts every call
 
     # -- public API ------------------------------------------------------------------------
@@ -297,19 +298,23 @@ class Executor:
         )
 
     def _conforms(self, schema: JSONObject | None, body: JSONValue) -> bool:
-        """Fast path for the common case: a compiled validator per schema says "valid".
+        """Fast path for the common case: a check compiled once per schema says "valid".
 
-        Only a body that fails it goes through ``check_contract`` for its drift messages.
+        ``tools.fastschema``'s exact check when the schema allows it, else jsonschema's
+        compiled validator. Only a body that fails goes through ``check_contract`` for its
+        drift messages.
         """
         if not schema:
             return True
         cached = self._contracts.get(id(schema))
         if cached is None or cached[0] is not schema:
             try:
-                cached = (schema, Draft202012Validator(schema))
+                cached = (schema, Draft202012Validator(schema), compile_check(schema))
             except Exception:  # a broken schema: check_contract reports it as drift
                 return False
             self._contracts[id(schema)] = cached
+        if cached[2] is not None and cached[2](body):
+            return True
         try:
             return bool(cached[1].is_valid(body))
         except Exception:  # e.g. an unresolvable $ref: let check_contract describe it

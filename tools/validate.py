@@ -9,7 +9,9 @@ or send requests.
 
 Validators are compiled once per tool (Draft 2020-12 with format checking) and cached: building
 one costs far more than validating a small argument object, and the executor validates on every
-call.
+call. Valid arguments of a tool whose schema ``tools.fastschema`` handles are accepted by its
+exact fast check (a few microseconds instead of jsonschema's tens); everything else, and every
+error message, comes from jsonschema.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
 from tools.errors import ArgumentError
+from tools.fastschema import Check, compile_check
 from tools.model import JSONObject, JSONValue, Tool
 
 MAX_PROBLEMS = 8
@@ -44,17 +47,20 @@ class ArgumentValidator:
     def __init__(self) -> None:
         # name -> (the parameters dict the validator was built from, validator). The identity
         # check keeps the cache right when two catalogs hold different tools of the same name.
-        self._cache: dict[str, tuple[JSONObject, Draft202012Validator]] = {}
+        self._cache: dict[str, tuple[JSONObject, Draft202012Validator, Check | None]] = {}
 
     def validator(self, tool: Tool) -> Draft202012Validator:
+        return self._compiled(tool)[1]
+
+    def _compiled(self, tool: Tool) -> tuple[JSONObject, Draft202012Validator, Check | None]:
         cached = self._cache.get(tool.name)
         if cached is not None and cached[0] is tool.parameters:
-            return cached[1]
-        validator = Draft202012Validator(
-            tool.parameters, format_checker=Draft202012Validator.FORMAT_CHECKER
-        )
-        self._cache[tool.name] = (tool.parameters, validator)
-        return validator
+            return cached
+        checker = Draft202012Validator.FORMAT_CHECKER
+        validator = Draft202012Validator(tool.parameters, format_checker=checker)
+        fast = compile_check(tool.parameters, formats=frozenset(checker.checkers))
+        cached = self._cache[tool.name] = (tool.parameters, validator, fast)
+        return cached
 
     def validate(self, tool: Tool, args: JSONValue) -> None:
         """Raise ``ArgumentError`` listing what is wrong with ``args``; return when valid."""
@@ -65,7 +71,10 @@ class ArgumentValidator:
         non_finite = list(_non_finite(args, ""))
         if non_finite:
             raise ArgumentError(tool.name, non_finite[:MAX_PROBLEMS])
-        errors = list(self.validator(tool).iter_errors(args))
+        _, validator, fast = self._compiled(tool)
+        if fast is not None and fast(args):
+            return
+        errors = list(validator.iter_errors(args))
         if errors:
             raise ArgumentError(tool.name, problems(errors))
 
