@@ -17,7 +17,15 @@ from jsonschema.exceptions import SchemaError
 from tools.arazzo.criteria import compile_criterion
 from tools.arazzo.errors import ExpressionError
 from tools.arazzo.expressions import embedded, expressions_in, parse
-from tools.arazzo.model import Action, ArazzoDocument, Criterion, Parameter, Reusable, Workflow
+from tools.arazzo.model import (
+    Action,
+    ArazzoDocument,
+    Criterion,
+    Parameter,
+    Reusable,
+    Step,
+    Workflow,
+)
 from tools.model import JSONValue
 
 Problems = list[tuple[str, str]]
@@ -81,7 +89,7 @@ def _check_workflow(
         _check_expression(doc, wf, text, ptr, problems, warns)
 
 
-def _check_step(doc: ArazzoDocument, wf: Workflow, step: Any, problems: Problems) -> None:
+def _check_step(doc: ArazzoDocument, wf: Workflow, step: Step, problems: Problems) -> None:
     kinds = [k for k in ("operationId", "operationPath", "workflowId") if getattr(step, k)]
     if len(kinds) != 1:
         found = " and ".join(kinds) if kinds else "none of them"
