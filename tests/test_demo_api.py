@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from referencing.jsonschema import DRAFT202012
 from agent import demo_api
 from agent.demo_api import DemoServer, running_demo_api
 from agent.resources import demo_spec
+from tests.servers import free_port
 
 SPEC: dict[str, Any] = yaml.safe_load(demo_spec().read_text())
 _REGISTRY: Registry[Any] = Registry().with_resource(
@@ -234,15 +234,8 @@ def test_bad_requests_get_json_errors(client: httpx2.Client) -> None:
     assert "task_id" in bad_id.json()["error"]["message"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_runs_standalone_as_a_module() -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.demo_api", "--port", str(port), "--api-key", "k"],
         stdout=subprocess.PIPE,
