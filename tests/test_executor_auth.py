@@ -137,3 +137,23 @@ async def test_dry_run_of_an_oauth_call_shows_no_token() -> None:
     assert isinstance(prepared, PreparedRequest)
     assert json.dumps(prepared.model_dump()).count(oauth.issued[0]) == 0
     assert [r.url.host for r in api.requests] == ["auth.example.com"]
+
+
+async def test_a_key_changed_between_calls_is_redacted_too() -> None:
+    # Credentials scan the environment for secrets once; a value a call reads that the scan
+    # did not see (the environment changed) must still be redacted from that call's result.
+    env = {"BATON_AUTH_QKEY": QUERY_KEY}
+    api = FakeAPI([lambda request: httpx2.Response(200, json={"echo": str(request.url)})])
+    catalog = _catalog()
+    async with Executor(
+        catalog, credentials=Credentials(env=env), transport=api.transport(), sleep=Sleeps()
+    ) as ex:
+        first = await ex.call("findPet", {"petId": 1})
+        env["BATON_AUTH_QKEY"] = "rotated-key-9a9a9a9a9a"
+        second = await ex.call("findPet", {"petId": 1})
+    assert isinstance(first, CallResult)
+    assert isinstance(second, CallResult)
+    assert str(api.requests[1].url).endswith("key=rotated-key-9a9a9a9a9a")
+    assert QUERY_KEY not in json.dumps(first.body)
+    assert "rotated-key-9a9a9a9a9a" not in json.dumps(second.body)
+    assert "rotated-key-9a9a9a9a9a" not in json.dumps([a.url for a in second.attempts])

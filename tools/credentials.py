@@ -32,6 +32,7 @@ Decisions recorded here:
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -55,6 +56,7 @@ _SECRET_KEYS = ("token", "password", "client_secret")
 _MTLS = "<mutualTLS>"  # marks an alternative that cannot be satisfied by any variable
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every scheme on every call
 def env_name(scheme: str, suffix: str = "") -> str:
     """``BATON_AUTH_<SCHEME>[_SUFFIX]`` for a security scheme name."""
     return "BATON_AUTH_" + re.sub(r"[^A-Z0-9]", "_", scheme.upper()) + suffix
@@ -89,6 +91,10 @@ class Credentials:
         self._callback = callback
         self._tokens = TokenCache(margin_s=token_margin_s, clock=clock or time.monotonic)
         self._seen: set[str] = set()  # secrets handed over by the callback
+        # The environment's secrets, scanned once (a scan of os.environ costs more than the
+        # rest of a call's bookkeeping) and again when a call reads a value not scanned yet.
+        self._env_scan: tuple[frozenset[str], frozenset[str]] | None = None  # (values, secrets)
+        self._file_secrets = {v for values in self._file.values() for v in _secret_values(values)}
 
     # -- public API ------------------------------------------------------------------------
     async def apply(
@@ -116,17 +122,24 @@ class Credentials:
 
     def secrets(self) -> set[str]:
         """Every secret value known: configured ones, callback answers, fetched tokens."""
-        out = set(self._seen) | self._tokens.issued
+        if self._env_scan is None:
+            self._env_scan = self._scan_env()
+        return set(self._seen) | self._tokens.issued | self._env_scan[1] | self._file_secrets
+
+    def _scan_env(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Every ``BATON_AUTH_*`` value, and the secrets among them."""
+        values: set[str] = set()
+        out: set[str] = set()
         for key, value in self._env.items():
             if not key.startswith("BATON_AUTH_") or not value:
                 continue
+            values.add(value)
             if not key.endswith(("_USERNAME", "_CLIENT_ID")):
                 out.add(value)
             if key.endswith("_PASSWORD") and self._env.get(key[: -len("PASSWORD")] + "USERNAME"):
                 user = self._env[key[: -len("PASSWORD")] + "USERNAME"]
                 out.add(f"{user}:{value}")  # what Basic auth base64-encodes
-        out.update(v for values in self._file.values() for v in _secret_values(values))
-        return out
+        return frozenset(values), frozenset(out)
 
     async def on_unauthorized(self, tool: Tool, schemes: Mapping[str, SecurityScheme]) -> bool:
         """After a 401: drop the tool's cached OAuth2 tokens; True when a fresh fetch may help."""
@@ -185,6 +198,8 @@ class Credentials:
             value = self._env.get(env_name(name, suffix))
             if value:
                 out[key] = value
+        if self._env_scan is not None and not self._env_scan[0].issuperset(out.values()):
+            self._env_scan = None  # the environment changed: rescan before the next redaction
         return out
 
     # -- attaching -------------------------------------------------------------------------
