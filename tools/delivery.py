@@ -139,6 +139,27 @@ class Delivery:
         self.exchange.on_hop = self.recorder.hop
         retryable = may_retry(request.method, request.headers)
         attempts = self.settings.max_attempts if retryable else 1
+        try:
+            # Most calls succeed at once: the first attempt runs before tenacity, whose
+            # bookkeeping would cost more than the executor's other per-call work. A failed
+            # first attempt is replayed to tenacity as its attempt 1, so waits, stops and
+            # attempt numbers are exactly those of tenacity driving every attempt.
+            try:
+                return await self._attempt(request, last=attempts == 1)
+            except RetryableOutcomeError as exc:
+                if attempts == 1:
+                    raise
+                first = exc
+            return await self._retry(request, first, attempts)
+        except RetryableOutcomeError as final:
+            self.recorder.flush()
+            if isinstance(final.payload, Reply):
+                return final.payload
+            raise self._failure(final, request) from final.error
+        finally:
+            self.recorder.flush()
+
+    async def _retry(self, request: Outgoing, first: RetryableOutcomeError, attempts: int) -> Reply:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts) | _StopAt(self._no_time_left),
             wait=BackoffWait(self.settings.backoff_base, self.settings.backoff_max),
@@ -147,18 +168,12 @@ class Delivery:
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    last = attempt.retry_state.attempt_number >= attempts
-                    return await self._attempt(request, last=last)
-        except RetryableOutcomeError as final:
-            self.recorder.flush()
-            if isinstance(final.payload, Reply):
-                return final.payload
-            raise self._failure(final, request) from final.error
-        finally:
-            self.recorder.flush()
+        async for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                if number == 1:
+                    raise first  # already sent: tenacity only records its outcome
+                return await self._attempt(request, last=number >= attempts)
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
     def _left(self) -> float:

@@ -120,6 +120,10 @@ class Executor:
             s.rate_limit_per_s, max_pause=s.retry_after_cap, sleep=self._sleep
         )
         self._breaker = CircuitBreaker(s.breaker_threshold, s.breaker_reset_s)
+        self._exchange_limits = ExchangeLimits(s.max_response_bytes, s.max_redirects)
+        self._retry_settings = RetrySettings(
+            s.max_attempts, s.backoff_base, s.backoff_max, s.retry_after_cap, s.total_timeout
+        )
         self._gate = SideEffectGate(self.policy)
         self._validator = ArgumentValidator()
         self._redactor = Redactor()
@@ -255,15 +259,11 @@ class Executor:
             prepared.hosts,
             limiter=self._limiter,
             breaker=self._breaker,
-            limits=ExchangeLimits(self.settings.max_response_bytes, self.settings.max_redirects),
+            limits=self._exchange_limits,
             secret_headers=prepared.secret_headers,
             resolve=_resolve if self._real_network else None,
         )
-        s = self.settings
-        retry = RetrySettings(
-            s.max_attempts, s.backoff_base, s.backoff_max, s.retry_after_cap, s.total_timeout
-        )
-        delivery = Delivery(exchange, recorder, retry, sleep=self._sleep)
+        delivery = Delivery(exchange, recorder, self._retry_settings, sleep=self._sleep)
         return await delivery.send(_outgoing(wire), deadline=deadline)
 
     async def _refreshed(self, tool: Tool) -> bool:
