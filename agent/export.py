@@ -119,10 +119,10 @@ def export_workflow(
     workflow_id: str = "replay",
 ) -> JSONObject:
     """The run as an Arazzo 1.0.1 document (a dict ready for YAML or JSON)."""
-    pool = [catalogs] if isinstance(catalogs, Catalog) else list(catalogs)
     calls = [s for s in transcript.tool_calls() if s.result is not None and s.result.status < 400]
     if not calls:
         raise ExportError(f"run {transcript.run_id} made no successful call to export")
+    pool = _lookup([catalogs] if isinstance(catalogs, Catalog) else list(catalogs))
     users = " ".join(s.text for s in transcript.steps if isinstance(s, UserStep))
     ex = _Exporter(users)
     taken: list[str] = []
@@ -250,14 +250,16 @@ def _unique(base: str, taken: Iterable[str]) -> str:
     return f"{base}-{n}"
 
 
-def _tool(pool: list[Catalog], name: str) -> Tool:
-    for catalog in pool:
+def _lookup(pool: list[Catalog]) -> list[Catalog]:
+    """Where a run's tools are found: each spec's catalog, then their merge (a run over
+    several specs calls clashing names by their prefixed form). Merged once per export."""
+    return pool if len(pool) <= 1 else [*pool, Catalog.merge(pool)]
+
+
+def _tool(catalogs: list[Catalog], name: str) -> Tool:
+    for catalog in catalogs:
         if name in catalog:
             return catalog.get(name)
-    if len(pool) > 1:
-        merged = Catalog.merge(pool)
-        if name in merged:
-            return merged.get(name)
     raise ExportError(f"tool {name!r} is in none of the run's API descriptions")
 
 
