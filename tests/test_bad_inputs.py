@@ -307,3 +307,23 @@ def test_the_run_store_is_private_to_its_owner(tmp_path: Path) -> None:
     store.check()
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+
+
+def test_missing_credentials_name_the_variable(
+    baton: Baton, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BATON_AUTH_KEY")
+    spec = write_spec(tmp_path, hostile_spec())
+    message = one_error(baton("call", spec, "echo", "--dry-run"))
+    assert message == "no credentials for echo: set BATON_AUTH_KEY (security scheme 'key')"
+
+
+def test_spec_urls_that_fail_are_one_line(
+    baton: Baton, tmp_path: Path, server: HostileServer
+) -> None:
+    missing = f"{server.url}/nope.yaml"
+    assert one_error(baton("tools", missing)) == f"{missing}: fetching the spec failed: HTTP 404"
+    html = one_error(baton("tools", f"{server.url}/html"))
+    assert html.startswith(f"{server.url}/html: ")
+    closed = "http://127.0.0.1:9/spec.yaml"
+    assert one_error(baton("tools", closed)).startswith(f"{closed}: fetching the spec failed")

@@ -255,3 +255,40 @@ async def test_a_failed_call_tells_the_model_which_tool_and_why(server: HostileS
         "above the 60s cap; try again later"
     )
     assert server.hits["/busy"] == 1
+
+
+def test_an_echoed_basic_authorization_is_masked_whole(
+    baton: Baton, tmp_path: Path, server: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATON_AUTH_KEY_USERNAME", "alice")
+    monkeypatch.setenv("BATON_AUTH_KEY_PASSWORD", SECRET)
+    spec = write_spec(
+        tmp_path, hostile_spec([server.url], scheme={"type": "http", "scheme": "basic"})
+    )
+    code, out, err = baton("call", spec, "denied", "--server", server.url)
+    basic = base64.b64encode(f"alice:{SECRET}".encode()).decode()
+    assert server.seen[0].headers["Authorization"] == f"Basic {basic}"
+    assert code == 1
+    assert json.loads(out)["body"] == {"error": "bad Basic ***"}
+    assert basic not in out + err
+
+
+def test_a_credentials_file_others_can_read_is_refused(
+    baton: Baton, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BATON_AUTH_KEY")
+    creds = tmp_path / "credentials.json"
+    creds.write_text(json.dumps({"key": SECRET}))
+    creds.chmod(0o644)
+    monkeypatch.setenv("BATON_CREDENTIALS_FILE", str(creds))
+    spec = write_spec(tmp_path, hostile_spec())
+    code, out, err = baton("call", spec, "echo", "--dry-run")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: credentials file {creds} is accessible by group or others "
+        f"(mode -rw-r--r--); run: chmod 600 {creds}\n"
+    )
+    creds.chmod(0o600)
+    code, out, err = baton("call", spec, "echo", "--dry-run")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["headers"] == {"x-api-key": "***"}
