@@ -76,7 +76,10 @@ def canonical_body(media_type: str, data: bytes) -> str:
             pass
     if "x-www-form-urlencoded" in lowered:
         return "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(data.decode("latin-1"), True)))
-    return base64.b64encode(data).decode("ascii") if not _is_text(lowered) else data.decode()
+    if _is_text(lowered):
+        # A body that is not UTF-8 despite its media type still compares, rather than crash.
+        return data.decode("utf-8", "replace")
+    return base64.b64encode(data).decode("ascii")
 
 
 def request_key(method: str, url: str, media_type: str, body: bytes) -> tuple[str, str, str, str]:

@@ -619,3 +619,31 @@ async def test_xpath_criteria_read_xml_responses(tmp_path: Path) -> None:
     assert by_attr.success, by_attr.error
     missing, _, _ = await _run(_document(tmp_path, [flow("/pets/pet[name = 'Tom']")]), ShopAPI())
     assert not missing.success
+
+
+async def test_a_dependency_with_component_inputs_gets_only_its_own(tmp_path: Path) -> None:
+    """Inputs declared by `$ref` to components are followed when passing a caller's inputs."""
+    workflows = [
+        {
+            "workflowId": "main",
+            "dependsOn": ["login"],
+            "steps": [{"stepId": "a", "operationId": "flaky"}],
+        },
+        {
+            "workflowId": "login",
+            "inputs": {"$ref": "#/components/inputs/credentials"},
+            "steps": [{"stepId": "b", "operationId": "flaky"}],
+        },
+    ]
+    components = {
+        "inputs": {
+            "credentials": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"user": {"type": "string"}},
+            }
+        }
+    }
+    path = _document(tmp_path, workflows, components=components)
+    result, _, _ = await _run(path, ShopAPI(), "main", {"user": "ada", "extra": 1})
+    assert result.success, result.error

@@ -96,3 +96,13 @@ def test_bad_cassettes_are_clear_errors(tmp_path: Path) -> None:
     bad.write_text('{"log": {"entries": [{"request": {}}]}}')
     with pytest.raises(CassetteError, match=r"#/log/entries/0"):
         Cassette.load(bad)
+
+
+async def test_a_text_body_that_is_not_utf8_is_off_script_not_a_crash(tmp_path: Path) -> None:
+    replay = ReplayTransport(Cassette.load(await _record(tmp_path)))
+    async with httpx2.AsyncClient(transport=replay) as client:
+        response = await client.post(
+            "http://127.0.0.1:1/items", content=b"caf\xe9", headers={"content-type": "text/plain"}
+        )
+    assert response.status_code == 599
+    assert replay.off_script == ["POST /items"]

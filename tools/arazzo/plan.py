@@ -87,8 +87,8 @@ def actions_for(
 def inherited_inputs(doc: ArazzoDocument, wf: Workflow, inputs: JSONObject) -> JSONObject:
     """The inputs of ``wf`` run on a caller's behalf (dependsOn, goto, a retry's workflow):
     the caller's inputs it declares (all of them if it declares none), plus its defaults."""
-    props = wf.inputs.get("properties") if isinstance(wf.inputs, dict) else None
-    if isinstance(props, dict):
+    props = input_properties(doc, wf)  # follows a `$ref` to components.inputs
+    if props is not None:
         inputs = {k: v for k, v in inputs.items() if k in props}
     return with_defaults(doc, wf, inputs)
 
