@@ -19,6 +19,7 @@ Design choices:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 
@@ -68,7 +69,24 @@ _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([a-zA-Z]+)"?')
 
 def dumps(value: JSONValue) -> str:
     """The JSON text the model is shown: compact separators, non-ASCII kept readable."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False
+        )
+    except ValueError:
+        # NaN and Infinity are not JSON, yet a server's body (Python parses them) or JMESPath's
+        # to_number('1e999') can hold them: shown as strings so the view stays valid JSON.
+        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _finite(value: JSONValue) -> JSONValue:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 class ResultStore:
@@ -247,6 +265,11 @@ def extract(
         result = jmespath.search(expression, store.get(handle))
     except JMESPathError as exc:
         return render("obs_extract_error", error=_one_line(str(exc)), extract=tool), False
+    except RecursionError:  # jmespath's parser recurses per nesting level
+        error = "the expression is nested too deeply"
+        return render("obs_extract_error", error=error, extract=tool), False
+    except (ValueError, OverflowError) as exc:  # e.g. an index of 5000 digits
+        return render("obs_extract_error", error=_one_line(str(exc))[:200], extract=tool), False
     payload: JSONObject = {"handle": handle, "expression": expression}
     if len(dumps(result)) + 60 > limit:
         # Big enough to be shortened: keep it whole under its own handle so the model can

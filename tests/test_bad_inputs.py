@@ -17,6 +17,7 @@ import pytest
 
 from agent.cli import main
 from agent.dispatch import parse_arguments
+from agent.observe import ResultStore, dumps, extract
 from agent.runstore import RunStore, RunStoreError
 from tests.hostile_server import HostileServer, hostile_spec, running, write_spec
 from tools.call import CallResult
@@ -327,3 +328,32 @@ def test_spec_urls_that_fail_are_one_line(
     assert html.startswith(f"{server.url}/html: ")
     closed = "http://127.0.0.1:9/spec.yaml"
     assert one_error(baton("tools", closed)).startswith(f"{closed}: fetching the spec failed")
+
+
+# -- the model's extract queries ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "why"),
+    [
+        ("(" * 5000 + "a" + ")" * 5000, "the expression is nested too deeply"),
+        ("a[" + "9" * 5000 + "]", "Exceeds the limit (4300 digits)"),
+        ("foo(a)", "Unknown function: foo()"),
+    ],
+)
+def test_a_hostile_extract_is_an_observation_not_a_crash(expression: str, why: str) -> None:
+    store = ResultStore()
+    handle = store.put({"a": [1, 2, 3]})
+    text, worked = extract(store, handle, expression, limit=8000)
+    assert not worked
+    assert text.startswith(f"extract failed: {why}")
+
+
+def test_views_stay_valid_json_with_non_finite_numbers() -> None:
+    store = ResultStore()
+    handle = store.put({"a": [1.5, float("nan")]})
+    text, worked = extract(store, handle, "to_number('1e999')", limit=8000)
+    assert worked
+    strict = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert strict["result"] == "inf"
+    assert json.loads(dumps({"a": [1.5, float("nan")]})) == {"a": [1.5, "nan"]}
