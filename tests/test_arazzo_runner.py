@@ -647,3 +647,29 @@ async def test_a_dependency_with_component_inputs_gets_only_its_own(tmp_path: Pa
     path = _document(tmp_path, workflows, components=components)
     result, _, _ = await _run(path, ShopAPI(), "main", {"user": "ada", "extra": 1})
     assert result.success, result.error
+
+
+async def test_a_retry_prelude_nests_and_counts_so_it_cannot_run_away(tmp_path: Path) -> None:
+    """A retry whose prelude is the failing workflow itself ends at the nesting bound."""
+    wf = {
+        "workflowId": "w",
+        "steps": [
+            {
+                "stepId": "a",
+                "operationId": "flaky",
+                "onFailure": [
+                    {
+                        "name": "again",
+                        "type": "retry",
+                        "workflowId": "w",
+                        "retryAfter": 0,
+                        "retryLimit": 1,
+                    }
+                ],
+            }
+        ],
+    }
+    api = ShopAPI(fail_first=10_000)
+    result, _, _ = await _run(_document(tmp_path, [wf]), api, "w", max_steps=10_000)
+    assert not result.success
+    assert len(api.requests) < 100

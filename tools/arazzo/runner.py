@@ -216,7 +216,7 @@ class WorkflowRunner:
             elif decision.kind == "retry":
                 attempt += 1
                 if decision.prelude is not None:
-                    await self._prelude(flow, step, decision.prelude)
+                    await self._prelude(flow, step, decision.prelude, depth)
             elif decision.kind == "goto_step":
                 index, attempt = steps.index(flow.wf.step(decision.target) or step), 1
             elif decision.kind == "goto_workflow":
@@ -361,15 +361,17 @@ class WorkflowRunner:
         prelude = action if action.stepId or action.workflowId else None
         return _Decision("retry", f"retry {flow.retries[key]}/{limit}", prelude=prelude)
 
-    async def _prelude(self, flow: _Flow, step: Step, action: Action) -> None:
+    async def _prelude(self, flow: _Flow, step: Step, action: Action, depth: int) -> None:
         """A retry's stepId/workflowId: "the reference is executed and the context is
-        returned, after which the current step is retried"."""
+        returned, after which the current step is retried". It nests like any other call, and
+        its attempts count toward ``max_steps``, so retries cannot escape either bound."""
         target = self.doc.workflow(action.workflowId or "")
         if target is not None:
             given = inherited_inputs(self.doc, target, flow.scope.inputs)
-            await self._workflow(target, given, 1)
+            await self._workflow(target, given, depth + 1)
         elif (other := flow.wf.step(action.stepId or "")) is not None:
-            done = await self._step(flow, other, 1, 1)
+            self._count += 1
+            done = await self._step(flow, other, 1, depth)
             self._records.append(done.model_copy(update={"next": f"back to {step.stepId}"}))
             self._emit(self._records[-1])
 
