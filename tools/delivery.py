@@ -76,7 +76,8 @@ class Recorder:
         self, method: str, url: str, elapsed_ms: float, *, status: int | None = None,
         error: str | None = None, retry_reason: str | None = None,
     ) -> HttpAttempt:  # fmt: skip
-        return HttpAttempt(
+        # Built without validation (typed fields from this code; one per attempt of every call).
+        return HttpAttempt.model_construct(
             tool=self.tool,
             attempt=len(self.attempts) + (self._pending is not None) + 1,
             method=method,

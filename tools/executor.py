@@ -284,7 +284,9 @@ class Executor:
                 drift = [self._redact_text(p) for p in drift]
                 warnings.extend(drift)
                 recorder.emit(ContractDrift(tool=tool.name, status=reply.status, problems=drift))
-        return CallResult(
+        # Built without validation: every field comes from this code with its declared type,
+        # and validating would walk the whole parsed body (megabytes for a large response).
+        return CallResult.model_construct(
             tool=tool.name,
             status=reply.status,
             headers=self._redactor.redact_headers(_joined(reply.headers)),

@@ -87,6 +87,7 @@ def address_risk(host: str) -> str | None:
     return None if ip is None else _ip_risk(ip)
 
 
+@functools.lru_cache(maxsize=4096)  # asked before every request on the real network
 def _parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         ip = ipaddress.ip_address(host)
