@@ -132,7 +132,9 @@ class Dispatcher:
             return self._failed(call, args, self._explain(error, call.name), error)
         hits = self.view.search(query, limit)
         if not hits:
-            return self._ok(call, args, render("obs_search_empty", query=query))
+            # Echo at most a line of the query: a model that pasted a page should not pay twice.
+            shown = query if len(query) <= 200 else query[:200] + "..."
+            return self._ok(call, args, render("obs_search_empty", query=shown))
         found = [
             {"name": h.tool.name, "http": f"{h.tool.binding.method} {h.tool.binding.path}",
              "summary": summary_line(h.tool)}

@@ -292,3 +292,26 @@ def test_a_credentials_file_others_can_read_is_refused(
     code, out, err = baton("call", spec, "echo", "--dry-run")
     assert (code, err) == (0, "")
     assert json.loads(out)["headers"] == {"x-api-key": "***"}
+
+
+async def test_meta_tools_answer_hostile_arguments_briefly(server: HostileServer) -> None:
+    model = ScriptedModel(
+        [
+            tool_call("echo", {}),
+            calls(
+                tool_call("search_operations", {"query": "x" * 100_000}),
+                tool_call("search_operations", {"query": "echo", "limit": 10**12}),
+                tool_call("extract", {"handle": 5, "expression": []}),
+            ),
+            "done",
+        ]
+    )
+    spec = hostile_spec([server.url])
+    async with Agent(spec, model=model, server=server.url, tool_budget=1) as agent:
+        result = await agent.run("x")
+    assert result.answer == "done"
+    empty, found, invalid = (m.content or "" for m in model.requests[2].messages[-3:])
+    assert empty.startswith('No operation matches "' + "x" * 200 + '..."')
+    assert len(empty) < 400
+    assert json.loads(found)["operations"][0]["name"] == "echo"
+    assert "both handle and expression are required strings" in invalid
