@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,11 +178,21 @@ def make_entry(
 
 
 class RecordingTransport(httpx2.AsyncBaseTransport):
-    """Forwards to a real transport and appends a scrubbed HAR entry per exchange."""
+    """Forwards to a real transport and appends a scrubbed HAR entry per exchange.
 
-    def __init__(self, inner: httpx2.AsyncBaseTransport, redactor: Redactor) -> None:
+    ``secrets`` is asked before every entry is written: credentials can become known late (an
+    OAuth token fetched for the first call, a value read from the environment on first use).
+    """
+
+    def __init__(
+        self,
+        inner: httpx2.AsyncBaseTransport,
+        redactor: Redactor,
+        secrets: Callable[[], Iterable[str]] | None = None,
+    ) -> None:
         self.inner = inner
         self.redactor = redactor
+        self.secrets = secrets
         self.cassette = Cassette()
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -191,6 +201,8 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         body = await response.aread()
         elapsed_ms = (time.perf_counter() - started) * 1000
+        for secret in self.secrets() if self.secrets is not None else ():
+            self.redactor.add(secret)
         self.cassette.entries.append(make_entry(request, response, body, elapsed_ms, self.redactor))
         headers = [
             (k, v)

@@ -72,12 +72,14 @@ class _PathOnlyTransport(httpx2.AsyncBaseTransport):
         )
 
 
-def _api_transport(case: Case, options: RunOptions) -> _Wiring:
+def _api_transport(case: Case, options: RunOptions, credentials: Credentials) -> _Wiring:
     if options.record:
         if case.cassette is None:
             raise CaseError(f"{case.source}: record mode needs a `cassette` path")
+        # Every secret the executor's credentials know (case placeholders, BATON_AUTH_* from
+        # the environment, fetched tokens) is scrubbed, not only the case's own.
         recording = RecordingTransport(
-            httpx2.AsyncHTTPTransport(), Redactor(case.credentials.values())
+            httpx2.AsyncHTTPTransport(), Redactor(case.credentials.values()), credentials.secrets
         )
         wiring = _Wiring(api=recording, recording=recording)
     elif case.cassette is not None:
@@ -166,21 +168,21 @@ async def _model(case: Case, options: RunOptions, wiring: _Wiring) -> AsyncItera
             await live_http.aclose()
 
 
-def _credentials(case: Case) -> Credentials | None:
-    if not case.credentials:
-        return None
-    return Credentials(env=dict(case.credentials))
+def _credentials(case: Case) -> Credentials:
+    """The case's placeholders when it has any, else what Baton reads from the environment."""
+    return Credentials(env=dict(case.credentials)) if case.credentials else Credentials()
 
 
 async def run_case(case: Case, options: RunOptions | None = None) -> CaseScore:
     options = options or RunOptions()
-    wiring = _api_transport(case, options)
+    credentials = _credentials(case)
+    wiring = _api_transport(case, options, credentials)
     started = time.perf_counter()
     async with _model(case, options, wiring) as model:
         agent = Agent(
             [str(p) for p in case.specs],
             model=model,
-            credentials=_credentials(case),
+            credentials=credentials,
             transport=wiring.api,
             server=options.server or case.server,
             limits=Limits(max_turns=case.max_turns),

@@ -175,3 +175,79 @@ async def test_live_model_traffic_is_recorded_and_replays(
     replayed = await run_case(case)
     assert replayed.passed, replayed.reasons
     assert replayed.off_script == []
+
+
+ECHO_SPEC = """
+openapi: 3.0.3
+info: {title: echo, version: "1"}
+servers: [{url: "http://127.0.0.1:9"}]
+components:
+  securitySchemes:
+    qkey: {type: apiKey, in: query, name: api_key}
+security: [{qkey: []}]
+paths:
+  /echo:
+    get:
+      operationId: echo
+      responses:
+        "200": {description: the request as seen}
+"""
+
+
+async def test_recording_scrubs_secrets_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A case without `credentials` still uses BATON_AUTH_*: those never reach the HAR."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from agent.messages import Message, ModelTurn
+    from agent.messages import ToolCall as Call
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"path": self.path, "auth": self.headers.get("x-k")}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("x-echo", self.path)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    secret = "sekrit-env-key-8e1f"
+    monkeypatch.setenv("BATON_AUTH_QKEY", secret)
+    spec = tmp_path / "echo.yaml"
+    spec.write_text(ECHO_SPEC)
+    case = Case(
+        name="echo",
+        task="echo",
+        specs=[spec],
+        cassette=tmp_path / "api.har",
+        model={"mode": "replay", "cassette": tmp_path / "model.har"},
+        expect={"path": ["echo"]},
+    )
+
+    def plan(messages: list[Message], _tools: object) -> ModelTurn:
+        if any(m.role == "tool" for m in messages):
+            return ModelTurn(message=Message(role="assistant", content="done"))
+        call = Call(id="c1", name="echo", arguments="{}")
+        return ModelTurn(message=Message(role="assistant", tool_calls=[call]))
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        options = RunOptions(
+            record=True,
+            server=f"http://127.0.0.1:{server.server_port}",
+            model_transport=ChatCompletionsTransport(plan),
+        )
+        score = await run_case(case, options)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert score.passed, score.reasons
+    for har in (tmp_path / "api.har", tmp_path / "model.har"):
+        assert secret not in har.read_text()
