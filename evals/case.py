@@ -93,10 +93,19 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except FileNotFoundError as exc:
         raise CaseError(f"{path}: not found") from exc
     except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: invalid YAML: {exc}") from exc
+        raise CaseError(f"{path}: {_yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise CaseError(f"{path}: a case or suite file must be a mapping")
     return data
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: where and what (PyYAML's own message spans several lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"invalid YAML: {problem}"
+    return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def _resolve(base: Path, value: Any) -> Any:

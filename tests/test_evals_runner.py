@@ -251,3 +251,14 @@ async def test_recording_scrubs_secrets_from_the_environment(
     assert score.passed, score.reasons
     for har in (tmp_path / "api.har", tmp_path / "model.har"):
         assert secret not in har.read_text()
+
+
+def test_invalid_yaml_case_is_one_line_with_its_position(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: t\nspecs: [a.yaml\n")
+    assert main(["eval", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "bad.yaml: invalid YAML at line 3, column 1" in err[0]
