@@ -308,11 +308,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from agent.export import ExportError, catalogs_for, export_workflow, save_workflow
-    from agent.runstore import RunNotFoundError
+    from agent.runstore import RunNotFoundError, RunStoreError
 
     try:
         transcript = RunStore().load(args.run_id)
-    except RunNotFoundError as exc:
+    except (RunNotFoundError, RunStoreError) as exc:  # a broken store is configuration: exit 2
         raise UsageError(str(exc)) from exc
     try:
         catalogs = catalogs_for(transcript)

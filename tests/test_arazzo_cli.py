@@ -233,3 +233,15 @@ def test_a_misspelt_input_is_named(env: Path, capsys: pytest.CaptureFixture[str]
     argv = ["workflow", "run", str(env), "--input", "project=api", "--input", "tittle=Docs"]
     assert main(argv) == 2
     assert "has no input 'tittle' (inputs: project, title)" in capsys.readouterr().err
+
+
+def test_exporting_from_a_broken_run_store_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BATON_HOME", str(tmp_path))
+    (tmp_path / "runs.sqlite").write_bytes(b"this is not a database" * 100)
+    assert main(["workflow", "export", "last"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: ")
+    assert "runs.sqlite" in err[0]

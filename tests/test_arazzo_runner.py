@@ -673,3 +673,26 @@ async def test_a_retry_prelude_nests_and_counts_so_it_cannot_run_away(tmp_path: 
     result, _, _ = await _run(_document(tmp_path, [wf]), api, "w", max_steps=10_000)
     assert not result.success
     assert len(api.requests) < 100
+
+
+async def test_a_documents_own_retry_after_obeys_the_cap(tmp_path: Path) -> None:
+    wf = {
+        "workflowId": "w",
+        "steps": [
+            {
+                "stepId": "call",
+                "operationId": "flaky",
+                "onFailure": [
+                    {"name": "again", "type": "retry", "retryAfter": 99999, "retryLimit": 9}
+                ],
+            }
+        ],
+    }
+    result, _, sleeps = await _run(
+        _document(tmp_path, [wf]), ShopAPI(fail_first=5), retry_after_cap=60
+    )
+    assert not result.success
+    assert "retryAfter asks to wait 99999 s before a retry, over the 60 s cap" in (
+        result.error or ""
+    )
+    assert sleeps == []

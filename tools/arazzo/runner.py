@@ -349,15 +349,17 @@ class WorkflowRunner:
         if flow.retries.get(key, 0) >= limit:
             return None
         flow.retries[key] = flow.retries.get(key, 0) + 1
-        wait = retry_after_seconds(record.result)
-        if wait is not None and wait > self.retry_after_cap:
+        wait, who = retry_after_seconds(record.result), "the server asked to"
+        if wait is None:  # the document's own retryAfter obeys the same cap
+            wait, who = action.retryAfter or 0.0, "retryAfter asks to"
+        if wait > self.retry_after_cap:
             return _Decision(
                 "fail",
                 "fail",
-                error=f"step {step.stepId!r}: the server asked to "
-                f"wait {wait:.0f} s before a retry, over the {self.retry_after_cap:.0f} s cap",
+                error=f"step {step.stepId!r}: {who} wait {wait:.0f} s before a retry, "
+                f"over the {self.retry_after_cap:.0f} s cap",
             )
-        await self._sleep(wait if wait is not None else action.retryAfter or 0.0)
+        await self._sleep(wait)
         prelude = action if action.stepId or action.workflowId else None
         return _Decision("retry", f"retry {flow.retries[key]}/{limit}", prelude=prelude)
 
