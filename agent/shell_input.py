@@ -94,6 +94,9 @@ def _continuation(width: int, line_number: int, wrap_count: int) -> str:
 def make_session(completer: Completer, *, history: Path | None = None) -> PromptSession[str]:
     path = history or history_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # What people type includes /call arguments: readable by its owner only, like the run store.
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
     return PromptSession(
         history=FileHistory(str(path)),
         completer=completer,

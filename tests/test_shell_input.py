@@ -48,3 +48,13 @@ def test_history_lives_next_to_the_run_store(
 ) -> None:
     monkeypatch.setenv("BATON_HOME", str(tmp_path))
     assert history_path() == tmp_path / "history"
+
+
+def test_history_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    from prompt_toolkit.completion import WordCompleter
+
+    from agent.shell_input import make_session
+
+    path = tmp_path / "history"
+    make_session(WordCompleter([]), history=path)
+    assert path.stat().st_mode & 0o777 == 0o600
