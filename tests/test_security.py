@@ -22,6 +22,7 @@ from agent.agent import Agent
 from agent.cli import main
 from agent.runstore import RunStore
 from agent.testing import ScriptedModel, calls, tool_call
+from tests.conftest import SPECS
 from tests.hostile_server import HostileServer, hostile_spec, running, write_spec
 from tools.policy import Policy
 
@@ -315,3 +316,32 @@ async def test_meta_tools_answer_hostile_arguments_briefly(server: HostileServer
     assert len(empty) < 400
     assert json.loads(found)["operations"][0]["name"] == "echo"
     assert "both handle and expression are required strings" in invalid
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("/etc/hostname", "is outside the allowed directory"),
+        ("../outside.png", "is outside the allowed directory"),
+        ("link.png", "is outside the allowed directory"),
+        ("missing.png", "does not exist in the allowed directory"),
+    ],
+)
+def test_file_parts_come_only_from_the_files_root(
+    baton: Baton, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, why: str
+) -> None:
+    monkeypatch.setenv("BATON_AUTH_API_KEY", SECRET)
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "outside.png").write_bytes(b"private")
+    (root / "link.png").symlink_to(tmp_path / "outside.png")
+    args = json.dumps({"petId": 1, "body": {"file": name}})
+    argv = ["call", str(SPECS / "petstore.yaml"), "post_pets_petId_photos", "--args", args]
+    code, out, err = baton(*argv, "--dry-run", "--files-root", str(root))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: invalid arguments for post_pets_petId_photos: /body/file: file {name!r} {why}\n"
+    )
+    code, _, err = baton(*argv, "--dry-run")
+    assert code == 2
+    assert "file uploads are disabled: no directory was allowed for files" in err
