@@ -123,3 +123,23 @@ def test_bundled_specs_agree_with_jsonschema_on_sample_arguments() -> None:
                     assert fast(body) == plain.is_valid(body), (tool.name, body)
                     compared += 1
     assert compared > 0
+
+
+@pytest.mark.timeout(30)
+def test_patterns_are_time_bounded_for_responses_too() -> None:
+    # QA Q20: a server's string against a spec's catastrophic pattern must not hang the call.
+    import time
+
+    from tools.patterns import search
+    from tools.response import check_contract
+
+    evil = {"type": "string", "pattern": "^(a|aa)+$"}
+    started = time.monotonic()
+    assert search("^(a|aa)+$", "a" * 60 + "!") is None  # undecided: past the bound
+    assert check_contract(evil, "a" * 60 + "!") == []
+    check = compile_check(evil)
+    assert check is not None
+    assert not check("a" * 60 + "!")  # "not sure": the caller asks jsonschema (bounded)
+    assert time.monotonic() - started < 2
+    assert search("^[0-9]+$", "123") is True
+    assert search("[", "x") is None  # does not compile: not enforced

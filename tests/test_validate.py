@@ -167,3 +167,21 @@ def test_nan_and_infinity_are_refused_wherever_they_are() -> None:
         ("/body/extra/1", "inf is not a JSON number; send a finite number"),
         ("/body/x", "-inf is not a JSON number; send a finite number"),
     ]
+
+
+@pytest.mark.timeout(30)
+def test_a_catastrophic_pattern_cannot_hang_validation() -> None:
+    # QA Q20: re backtracks for ever on `^(a|aa)+$` against 60 a's and a '!', in C, where not
+    # even Ctrl-C reaches it. Matching is time-bounded; an undecided match is not enforced.
+    import time
+
+    schema: JSONObject = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "pattern": "^(a|aa)+$"}},
+    }
+    started = time.monotonic()
+    ArgumentValidator().validate(_tool(schema), {"code": "a" * 60 + "!"})
+    assert time.monotonic() - started < 2
+    assert _problems({"code": "b"}, _tool(schema)) == [
+        ("/code", "expected a string matching the pattern '^(a|aa)+$', got string \"b\"")
+    ]

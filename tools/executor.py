@@ -51,6 +51,7 @@ from tools.exchange import Exchange, ExchangeLimits, Outgoing, Reply
 from tools.fastschema import Check, compile_check
 from tools.limiter import RateLimiter
 from tools.model import JSONObject, JSONValue, Tool
+from tools.patterns import BoundedValidator
 from tools.policy import HostPolicy, Policy, SideEffectGate, host_of, server_urls
 from tools.redact import Redactor
 from tools.response import check_contract, parse_body
@@ -311,7 +312,7 @@ class Executor:
         cached = self._contracts.get(id(schema))
         if cached is None or cached[0] is not schema:
             try:
-                cached = (schema, Draft202012Validator(schema), compile_check(schema))
+                cached = (schema, BoundedValidator(schema), compile_check(schema))
             except Exception:  # a broken schema: check_contract reports it as drift
                 return False
             self._contracts[id(schema)] = cached

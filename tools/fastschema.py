@@ -24,6 +24,8 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from tools.patterns import search
+
 Check = Callable[[Any], bool]
 
 _ANNOTATIONS = frozenset(
@@ -182,6 +184,8 @@ def _bound(key: str, value: Any) -> Check:
             return lambda v: not isinstance(v, kind) or len(v) >= value
         return lambda v: not isinstance(v, kind) or len(v) <= value
     if key == "pattern" and isinstance(value, str):
-        search = re.compile(value).search
-        return lambda v: not isinstance(v, str) or search(v) is not None
+        if search(value, "") is None:  # does not compile
+            raise _Unsupported
+        # Time-bounded (tools.patterns); undecided is "not sure", and jsonschema decides.
+        return lambda v: not isinstance(v, str) or search(value, v) is True
     raise _Unsupported

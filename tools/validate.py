@@ -11,7 +11,8 @@ Validators are compiled once per tool (Draft 2020-12 with format checking) and c
 one costs far more than validating a small argument object, and the executor validates on every
 call. Valid arguments of a tool whose schema ``tools.fastschema`` handles are accepted by its
 exact fast check (a few microseconds instead of jsonschema's tens); everything else, and every
-error message, comes from jsonschema.
+error message, comes from jsonschema. Spec patterns are matched with a time bound
+(``tools.patterns``): a catastrophic pattern in a third-party spec must not freeze the agent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from jsonschema.exceptions import best_match
 from tools.errors import ArgumentError
 from tools.fastschema import Check, compile_check
 from tools.model import JSONObject, JSONValue, Tool
+from tools.patterns import BoundedValidator
 
 MAX_PROBLEMS = 8
 _GOT_CHARS = 60
@@ -57,7 +59,7 @@ class ArgumentValidator:
         if cached is not None and cached[0] is tool.parameters:
             return cached
         checker = Draft202012Validator.FORMAT_CHECKER
-        validator = Draft202012Validator(tool.parameters, format_checker=checker)
+        validator = BoundedValidator(tool.parameters, format_checker=checker)
         fast = compile_check(tool.parameters, formats=frozenset(checker.checkers))
         cached = self._cache[tool.name] = (tool.parameters, validator, fast)
         return cached
