@@ -279,7 +279,8 @@ def test_secrets_lists_env_values_but_not_usernames_or_client_ids() -> None:
         "BATON_AUTH_OAUTH_CLIENT_SECRET": "cs-456",
         "HOME": "/root",
     }
-    assert Credentials(env=env).secrets() == {"pw-123", "ann:pw-123", "cs-456"}
+    # id:secret pairs are what Basic auth base64-encodes (QA Q25), never the id alone.
+    assert Credentials(env=env).secrets() == {"pw-123", "ann:pw-123", "cs-456", "client-a:cs-456"}
 
 
 # -- OAuth2 client credentials -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ from tests.executor_api import BASE, FakeAPI, Sleeps, arg, tool
 from tools.call import CallResult, PreparedRequest
 from tools.catalog import Catalog
 from tools.credentials import Credentials
-from tools.errors import CallError
+from tools.errors import CallError, CredentialsError
 from tools.events import ToolEvent
 from tools.executor import Executor
 from tools.model import SecurityScheme
@@ -157,3 +158,27 @@ async def test_a_key_changed_between_calls_is_redacted_too() -> None:
     assert QUERY_KEY not in json.dumps(first.body)
     assert "rotated-key-9a9a9a9a9a" not in json.dumps(second.body)
     assert "rotated-key-9a9a9a9a9a" not in json.dumps([a.url for a in second.attempts])
+
+
+async def test_a_token_endpoint_echoing_the_client_secret_never_shows_it() -> None:
+    # QA Q25: the endpoint's error echoed the request's `Basic base64(id:secret)` and the
+    # CredentialsError printed it; the executor's redactor knew only the secret alone.
+    def echo(request: httpx2.Request) -> httpx2.Response:
+        auth = request.headers["authorization"]
+        return httpx2.Response(401, json={"error": f"bad token {auth}"})
+
+    basic = base64.b64encode(f"client-1:{CLIENT_SECRET}".encode()).decode()
+    api = FakeAPI([echo])
+    async with _executor(api) as ex:
+        with pytest.raises(CredentialsError) as caught:
+            await ex.call("getPet", {"petId": 1})
+        assert str(caught.value).endswith("answered 401 (bad token Basic ***)")
+        assert ex.redact(f"echo: Basic {basic}") == "echo: Basic ***"
+    assert api.requests[0].headers["authorization"] == f"Basic {basic}"
+
+
+async def test_a_token_endpoint_answering_html_says_so() -> None:
+    page = httpx2.Response(200, text="<html>login</html>", headers={"Content-Type": "text/html"})
+    async with _executor(FakeAPI([page])) as ex:
+        with pytest.raises(CredentialsError, match=r"answered 200 \(text/html, not a JSON token"):
+            await ex.call("getPet", {"petId": 1})

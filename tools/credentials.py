@@ -139,6 +139,9 @@ class Credentials:
             if key.endswith("_PASSWORD") and self._env.get(key[: -len("PASSWORD")] + "USERNAME"):
                 user = self._env[key[: -len("PASSWORD")] + "USERNAME"]
                 out.add(f"{user}:{value}")  # what Basic auth base64-encodes
+            client = self._env.get(key[: -len("SECRET")] + "ID")
+            if key.endswith("_CLIENT_SECRET") and client:
+                out.update(_client_pairs(client, value))
         return frozenset(values), frozenset(out)
 
     async def on_unauthorized(self, tool: Tool, schemes: Mapping[str, SecurityScheme]) -> bool:
@@ -282,7 +285,14 @@ def _secret_values(values: Mapping[str, str]) -> list[str]:
     out = [v for k, v in values.items() if k in _SECRET_KEYS and v]
     if values.get("username") and values.get("password"):
         out.append(f"{values['username']}:{values['password']}")  # base64'd in Basic auth
+    if values.get("client_id") and values.get("client_secret"):
+        out.extend(_client_pairs(values["client_id"], values["client_secret"]))
     return out
+
+
+def _client_pairs(client_id: str, secret: str) -> list[str]:
+    """OAuth2 client credentials as the token request's Basic auth base64-encodes them."""
+    return [f"{client_id}:{secret}", f"{quote(client_id, safe='')}:{quote(secret, safe='')}"]
 
 
 def _complete(scheme: SecurityScheme, values: Mapping[str, str]) -> bool:

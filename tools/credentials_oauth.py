@@ -26,6 +26,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx2
 
 from tools.errors import CredentialsError
+from tools.redact import Redactor
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -102,18 +103,25 @@ class TokenCache:
                 scheme=scheme,
             ) from None
         self.fetches += 1
-        return self._parse(scheme, url, reply)
+        # The endpoint's error text is shown to people: it may echo what was sent (QA Q25).
+        hide = Redactor()
+        for secret in (client_secret, f"{client_id}:{client_secret}", pair):
+            hide.add(secret)
+        return self._parse(scheme, url, reply, hide)
 
-    def _parse(self, scheme: str, url: str, reply: httpx2.Response) -> Token:
+    def _parse(self, scheme: str, url: str, reply: httpx2.Response, hide: Redactor) -> Token:
         try:
             data = reply.json()
         except ValueError:
             data = None
         if reply.status_code != 200 or not isinstance(data, dict):
             reason = data.get("error") if isinstance(data, dict) else None
+            if reply.status_code == 200:
+                kind = reply.headers.get("content-type", "no Content-Type").split(";")[0]
+                reason = f"{kind}, not a JSON token response"
             raise CredentialsError(
                 f"OAuth2 token endpoint {url} for {scheme} answered {reply.status_code}"
-                + (f" ({reason})" if isinstance(reason, str) else ""),
+                + (f" ({hide.redact_text(reason)})" if isinstance(reason, str) else ""),
                 scheme=scheme,
             )
         value = data.get("access_token")
