@@ -87,10 +87,16 @@ def ref_target(base_uri: str, ref: str) -> Loc:
         return base_uri, pointer
     if is_url(target):
         return target, pointer
+    if is_url(base_uri):
+        # A document fetched over the network may only name other network documents: a
+        # file:// (or other scheme) target would copy a local file into tool text sent to
+        # the model, i.e. let whoever serves the spec read this machine's files.
+        joined = urljoin(base_uri, target)
+        if not is_url(joined):
+            raise RefError(f"$ref {ref!r} to a local file from a remote spec is refused")
+        return joined, pointer
     if target.startswith("file://"):
         return unquote(urlsplit(target).path), pointer
-    if is_url(base_uri):
-        return urljoin(base_uri, target), pointer
     if base_uri == DICT_URI:
         return os.path.abspath(unquote(target)), pointer
     return os.path.normpath(os.path.join(os.path.dirname(base_uri), unquote(target))), pointer
