@@ -1,8 +1,9 @@
 """Reading spec documents: files, URLs and dicts; JSON and YAML; the documents a spec spans.
 
-Owns turning bytes into a parsed document (JSON first, YAML with the C loader when present),
-fetching URLs with a timeout and a size cap, the ``DocumentStore`` that loads referenced files
-on first use (remote ones only when allowed), and the content hash the catalog cache keys on.
+Owns turning bytes into a parsed document (JSON first, YAML with the C loader when present,
+aliases bounded), reading files with a size cap (URLs: ``tools.loader_fetch``, re-exported
+here), the ``DocumentStore`` that loads referenced files on first use (remote ones only when
+allowed, local ones never from a remote spec), and the content hash the catalog cache keys on.
 It never interprets OpenAPI: that is ``tools.ingest``'s job.
 """
 
@@ -13,13 +14,13 @@ import hashlib
 import json
 import os
 import re
-from pathlib import Path
-from typing import Any
+import stat
+from typing import Any, cast
 
-import httpx2
 import yaml
 
 from tools.errors import SpecError
+from tools.loader_fetch import fetch_url as fetch_url  # re-exported
 from tools.model import JSONValue
 from tools.refs import DICT_URI, RefError, is_url, ref_target
 
@@ -59,43 +60,85 @@ def parse_bytes(data: bytes, label: str) -> JSONValue:
     except RecursionError:
         raise SpecError("YAML nested too deeply to read", source=label) from None
     try:
-        return _plain(loaded, {}, set())
+        return _Plain().convert(loaded)
     except RecursionError:
         raise SpecError("YAML nested too deeply to read", source=label) from None
     except _CyclicYamlError:
         raise SpecError("YAML anchors and aliases form a cycle", source=label) from None
+    except _YamlBombError:
+        raise SpecError(
+            f"YAML aliases expand beyond {MAX_ALIAS_EXPANSION} nodes (a YAML bomb?)", source=label
+        ) from None
+
+
+# Nodes that aliases may add once expanded. Shared nodes stay shared in memory, but anything
+# that walks or serializes the document (schema building, the cache, the tools sent to the
+# model) expands them: nine levels of nine aliases is a 1 KB file and 387 million nodes.
+# Real specs use $ref, not aliases; the few that use aliases repeat small fragments.
+MAX_ALIAS_EXPANSION = 1_000_000
 
 
 class _CyclicYamlError(Exception):
     pass
 
 
-def _plain(node: Any, seen: dict[int, Any], active: set[int]) -> JSONValue:
+class _YamlBombError(Exception):
+    pass
+
+
+class _Plain:
     """YAML values as JSON values: keys as strings (``200:`` is an int), dates as ISO text.
 
-    YAML anchors make shared nodes; ``seen`` keeps them shared instead of expanding them, so a
-    "billion laughs" document costs its size, not its expansion. An alias inside its own
-    anchor (``active``) would make a cyclic document no JSON tool can walk: refused.
+    YAML anchors make shared nodes; ``seen`` keeps them shared instead of copying them, and
+    ``sizes`` knows each one's expanded node count, so every reuse of an alias adds its size
+    to ``expansion``, refused past ``MAX_ALIAS_EXPANSION``. An alias inside its own anchor
+    (``active``) would make a cyclic document no JSON tool can walk: refused.
     """
-    if isinstance(node, dict | list):
+
+    def __init__(self) -> None:
+        self.seen: dict[int, Any] = {}
+        self.sizes: dict[int, int] = {}
+        self.active: set[int] = set()
+        self.expansion = 0
+        self.last_size = 1
+
+    def convert(self, node: Any) -> JSONValue:
+        if isinstance(node, dict | list):
+            return self._container(node)
+        self.last_size = 1
+        if isinstance(node, datetime.date | datetime.datetime):
+            return node.isoformat()
+        if isinstance(node, bytes):
+            return node.decode("latin-1")
+        return cast(JSONValue, node)
+
+    def _container(self, node: dict[Any, Any] | list[Any]) -> JSONValue:
         key = id(node)
-        if key in active:
+        if key in self.active:
             raise _CyclicYamlError
-        if key in seen:
-            return seen[key]
-        active.add(key)
+        if key in self.seen:
+            self.last_size = self.sizes[key]
+            self.expansion += self.last_size
+            if self.expansion > MAX_ALIAS_EXPANSION:
+                raise _YamlBombError
+            return cast(JSONValue, self.seen[key])
+        self.active.add(key)
+        size = 1
+        out: Any
         if isinstance(node, dict):
-            out: Any = {_key(k): _plain(v, seen, active) for k, v in node.items()}
+            out = {}
+            for k, v in node.items():
+                out[_key(k)] = self.convert(v)
+                size += self.last_size
         else:
-            out = [_plain(v, seen, active) for v in node]
-        active.discard(key)
-        seen[key] = out
-        return out
-    if isinstance(node, datetime.date | datetime.datetime):
-        return node.isoformat()
-    if isinstance(node, bytes):
-        return node.decode("latin-1")
-    return node
+            out = []
+            for v in node:
+                out.append(self.convert(v))
+                size += self.last_size
+        self.active.discard(key)
+        self.seen[key] = out
+        self.sizes[key] = self.last_size = size
+        return cast(JSONValue, out)
 
 
 def _key(key: Any) -> str:
@@ -106,37 +149,21 @@ def _key(key: Any) -> str:
     return "null" if key is None else str(key)
 
 
-def fetch_url(url: str, *, timeout: float, max_bytes: int) -> bytes:
-    """GET a document, streaming so a huge or endless body stops at ``max_bytes``."""
-    try:
-        with (
-            httpx2.Client(timeout=timeout, follow_redirects=True) as client,
-            client.stream("GET", url, headers={"Accept": "application/json, */*"}) as response,
-        ):
-            if response.status_code >= 400:
-                raise SpecError(
-                    f"fetching the spec failed: HTTP {response.status_code}", source=url
-                )
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise SpecError(f"spec is larger than {max_bytes} bytes", source=url)
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except httpx2.TimeoutException:
-        raise SpecError(f"fetching the spec timed out after {timeout:g}s", source=url) from None
-    except httpx2.HTTPError as exc:
-        raise SpecError(f"fetching the spec failed: {exc}", source=url) from None
+def read_file(path: str, *, max_bytes: int, regular_only: bool = False) -> bytes:
+    """A file's bytes, at most ``max_bytes`` of them whatever the file claims to be.
 
-
-def read_file(path: str, *, max_bytes: int) -> bytes:
+    Devices and FIFOs report size 0 and never end (``/dev/zero``), so the cap is applied to
+    what is read, not to the stat. ``regular_only`` refuses anything but a plain file: a
+    ``$ref`` has no business reading a device; the main spec may still be ``/dev/stdin``.
+    """
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
+        if regular_only and not stat.S_ISREG(os.stat(path).st_mode):
+            raise SpecError("not a regular file", source=path)
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
             raise SpecError(f"spec is larger than {max_bytes} bytes", source=path)
-        return Path(path).read_bytes()
+        return data
     except FileNotFoundError:
         raise SpecError("no such file", source=path) from None
     except IsADirectoryError:
@@ -187,15 +214,22 @@ class DocumentStore:
         """A document by uri, loading it on first use; RefError when it cannot be had."""
         if uri in self._docs:
             return self._docs[uri]
+        if is_url(self.main_uri) and not is_url(uri):  # ref_target refuses these already
+            raise RefError(f"{uri}: a local file referenced from a remote spec is refused", uri=uri)
         if is_url(uri) and not self.allow_remote_refs:
             raise RefError(
                 f"remote $ref to {uri} is not followed (pass allow_remote_refs=True)", uri=uri
             )
         try:
             if is_url(uri):
-                data = fetch_url(uri, timeout=self.fetch_timeout, max_bytes=self.max_bytes)
+                # A remote document named by a remote spec obeys the spec URL's rule, as a
+                # redirect would: a public spec cannot send the fetch into the private network.
+                origin = self.main_uri if is_url(self.main_uri) else uri
+                data = fetch_url(
+                    uri, timeout=self.fetch_timeout, max_bytes=self.max_bytes, origin=origin
+                )
             else:
-                data = read_file(uri, max_bytes=self.max_bytes)
+                data = read_file(uri, max_bytes=self.max_bytes, regular_only=True)
             doc = parse_bytes(data, uri)
         except SpecError as exc:
             raise RefError(f"referenced document {uri}: {exc.message}", uri=uri) from None
@@ -260,7 +294,7 @@ def spec_hash(
             continue
         done.add(path)
         try:
-            data = read_file(path, max_bytes=max_bytes)
+            data = read_file(path, max_bytes=max_bytes, regular_only=path != main)
         except SpecError:
             if path == main:
                 raise
