@@ -185,3 +185,20 @@ def test_a_catastrophic_pattern_cannot_hang_validation() -> None:
     assert _problems({"code": "b"}, _tool(schema)) == [
         ("/code", "expected a string matching the pattern '^(a|aa)+$', got string \"b\"")
     ]
+
+
+def test_multiple_of_is_decided_in_decimal() -> None:
+    # QA Q21: jsonschema divides floats; multipleOf 1e-320 overflowed and rejected every value.
+    tiny: JSONObject = {
+        "type": "object",
+        "properties": {"n": {"type": "number", "multipleOf": 1e-320}},
+    }
+    ArgumentValidator().validate(_tool(tiny), {"n": 5})
+    cents: JSONObject = {
+        "type": "object",
+        "properties": {"n": {"type": "number", "multipleOf": 0.1}},
+    }
+    ArgumentValidator().validate(_tool(cents), {"n": 0.3})
+    assert _problems({"n": 0.35}, _tool(cents)) == [
+        ("/n", "expected a multiple of 0.1, got number 0.35")
+    ]

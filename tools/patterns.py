@@ -8,12 +8,14 @@ already installed as a dependency of tiktoken) with a timeout; a pattern that ca
 or a match that runs past the bound is "undecided" and the check is skipped: the API still
 validates what it receives, and a call must never hang on a pattern.
 
-``BoundedValidator`` is Draft 2020-12 with this ``pattern`` keyword; everything else is
-jsonschema's own.
+``BoundedValidator`` is Draft 2020-12 with this ``pattern`` keyword and a decimal
+``multipleOf`` (jsonschema divides floats: ``multipleOf: 1e-320`` overflows and rejects every
+value, and ``0.3`` is not a multiple of ``0.1``); everything else is jsonschema's own.
 """
 
 from __future__ import annotations
 
+import decimal
 import functools
 import importlib
 from collections.abc import Iterator
@@ -53,6 +55,31 @@ def _pattern(validator: Any, pattern: Any, instance: Any, schema: Any) -> Iterat
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+def _multiple_of(
+    validator: Any, step: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "number") or not validator.is_type(step, "number"):
+        return
+    if multiple(instance, step) is False:
+        yield ValidationError(f"{instance!r} is not a multiple of {step!r}")
+
+
+def multiple(value: float, step: float) -> bool | None:
+    """Whether ``value`` is a multiple of ``step``, in decimal as written; None if undecided."""
+    try:
+        number, unit = decimal.Decimal(repr(value)), decimal.Decimal(repr(step))
+        if unit <= 0 or not number.is_finite():
+            return None
+        digits = abs(number.adjusted() - unit.adjusted()) + 30
+        if digits > 2_000:  # a quotient that long is not worth computing
+            return None
+        with decimal.localcontext() as context:
+            context.prec = digits
+            return number % unit == 0
+    except (decimal.InvalidOperation, ValueError):
+        return None
+
+
 BoundedValidator: type[Draft202012Validator] = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator, {"pattern": _pattern}
+    Draft202012Validator, {"pattern": _pattern, "multipleOf": _multiple_of}
 )
