@@ -221,9 +221,11 @@ class Dispatcher:
                 search = self.view.search_name
                 offered = self.view.offers(search)
                 hint = render("obs_unknown_tool_search", search=search) if offered else ""
-            return render("obs_unknown_tool", tool=exc.name, suggestions=hint).strip()
+            name = _clip(exc.name, 100)
+            return render("obs_unknown_tool", tool=name, suggestions=hint).strip()
         if isinstance(exc, ArgumentError):
-            lines = "\n".join(f"- {ptr or '/'}: {msg}" for ptr, msg in exc.problems)
+            # The validator already caps how many problems it lists; each one is clipped here.
+            lines = "\n".join(_clip(f"- {ptr or '/'}: {msg}", 600) for ptr, msg in exc.problems)
             return render("obs_invalid_arguments", tool=exc.tool, problems=lines)
         if isinstance(exc, SideEffectDeniedError):
             return render("obs_denied", tool=exc.tool, reason=exc)
@@ -254,6 +256,12 @@ class Dispatcher:
         step = self._step(call, args, text)
         update = {"error": self.redact(str(exc)), "error_type": error_type or type(exc).__name__}
         return Outcome(step.model_copy(update=update))
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters of text the model wrote and gets back (names, arguments):
+    echoing a 50,000-character tool name costs the model 50,000 characters of context."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _advice(status: int) -> str:

@@ -345,3 +345,19 @@ def test_file_parts_come_only_from_the_files_root(
     code, _, err = baton(*argv, "--dry-run")
     assert code == 2
     assert "file uploads are disabled: no directory was allowed for files" in err
+
+
+async def test_what_the_model_wrote_is_echoed_back_briefly(server: HostileServer) -> None:
+    flood = {"z" * 5000: 1}
+    model = ScriptedModel([calls(tool_call("x" * 50_000, {}), tool_call("echo", flood)), "done"])
+    async with Agent(hostile_spec([server.url]), model=model, server=server.url) as agent:
+        result = await agent.run("x")
+    assert result.answer == "done"
+    unknown, invalid = (m.content or "" for m in model.requests[1].messages[-2:])
+    assert unknown.startswith('There is no operation named "' + "x" * 100 + '..."')
+    assert len(unknown) < 400
+    assert invalid.startswith(
+        "The call to echo was not sent: its arguments are invalid.\n- /" + "z" * 500
+    )
+    assert len(invalid) < 800
+    assert not server.seen
