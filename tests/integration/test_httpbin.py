@@ -17,7 +17,7 @@ from tests.servers import httpbin_url
 from tools.call import CallResult
 from tools.catalog import Catalog
 from tools.credentials import Credentials
-from tools.errors import CallTimeoutError, HostNotAllowedError
+from tools.errors import CallTimeoutError, RedirectRefusedError
 from tools.executor import Executor, ExecutorSettings
 from tools.ingest import ingest_spec
 from tools.model import JSONObject
@@ -183,7 +183,8 @@ async def test_same_host_redirects_are_followed(catalog: Catalog, httpbin_url: s
 
 async def test_redirect_to_a_foreign_host_is_refused(catalog: Catalog, httpbin_url: str) -> None:
     async with _executor(catalog, httpbin_url) as ex:
-        with pytest.raises(HostNotAllowedError, match=r"evil\.example\.net"):
+        # The API's redirect is refused as a failed call, not as bad input (QA Q14).
+        with pytest.raises(RedirectRefusedError, match=r"evil\.example\.net"):
             await ex.call("redirectTo", {"url": "https://evil.example.net/steal"})
 
 
