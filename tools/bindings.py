@@ -7,6 +7,7 @@ skipped with a warning naming its JSON pointer, never the whole operation.
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast, get_args
 from urllib.parse import urljoin
 
@@ -33,6 +34,7 @@ from tools.refs import (
     text_at,
 )
 
+_TEMPLATE_VAR = re.compile(r"\{([^{}]*)\}")
 _STYLES = frozenset(get_args(ParamStyle))
 _SECURITY_TYPES = frozenset(get_args(SecurityType))
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -48,6 +50,8 @@ def read_servers(
     from a file has no such base: the URL stays relative and a call needs ``--server``.
     """
     if not isinstance(value, list) or not value:
+        if value is not None and not isinstance(value, list):
+            warnings.append(f"{pointer}: servers must be a list of server objects, ignored")
         return None
     out: list[Server] = []
     for i, entry in enumerate(value):
@@ -70,6 +74,15 @@ def read_servers(
                 )
                 default = enum[0] if enum else ""
             variables[str(name)] = ServerVariable(default=str(default), enum=enum or None)
+        undefined = [v for v in _TEMPLATE_VAR.findall(url) if v not in variables]
+        if undefined:
+            # Kept, the literal "{region}" would be sent as a host name; without this server
+            # a call says to pass --server instead.
+            warnings.append(
+                f"{pointer_join(pointer, i)}: server URL {url!r} uses variable "
+                f"{undefined[0]!r}, which its 'variables' do not define; server ignored"
+            )
+            continue
         out.append(Server(url=url, variables=variables, description=text_at(entry, "description")))
     return out or None
 
@@ -110,6 +123,24 @@ def read_security(
                 }
             )
     return out
+
+
+def check_security_names(
+    requirements: list[dict[str, list[str]]] | None,
+    pointer: str,
+    known: frozenset[str] | None,
+    warnings: list[str],
+) -> None:
+    """Warn about requirements naming a scheme the spec does not define (``known``)."""
+    if known is None or not requirements:
+        return
+    for i, requirement in enumerate(requirements):
+        for name in requirement:
+            if name not in known:
+                warnings.append(
+                    f"{pointer_join(pointer, i, name)}: security scheme {name!r} is not defined "
+                    "in the spec; calls needing it cannot be authenticated"
+                )
 
 
 def read_security_schemes(

@@ -20,7 +20,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tools import swagger2
-from tools.bindings import read_security, read_security_schemes, read_servers
+from tools.bindings import (
+    check_security_names,
+    read_security,
+    read_security_schemes,
+    read_servers,
+)
 from tools.catalog import Catalog
 from tools.errors import SpecError
 from tools.loader import DocumentStore, spec_hash
@@ -78,10 +83,14 @@ def ingest_spec(
     paths = _paths(doc, label, dialect, warnings)
     resolver = Resolver(store)
     converter = SchemaConverter(resolver, dialect)
+    scheme_warnings: list[str] = []  # reported after the operations' own, as always
+    schemes = _security_schemes(doc, dialect, resolver, store.main_uri, scheme_warnings)
     ctx = _context(doc, store, resolver, converter, dialect, label, server, warnings)
+    ctx.scheme_names = frozenset(schemes)
+    check_security_names(ctx.security, "/security", ctx.scheme_names, warnings)
     tools = []
     failures: list[str] = []
-    for path, method, op, op_loc, item, item_loc, pointer in _operations(ctx, paths):
+    for path, method, op, op_loc, item, item_loc, pointer in _operations(ctx, paths, failures):
         try:
             tools.append(build_tool(ctx, path, method, op, op_loc, item, item_loc, pointer))
         except OperationError as exc:
@@ -93,7 +102,7 @@ def ingest_spec(
     warnings.extend(failures)
     if failures and not tools:
         raise SpecError(f"no operation could be mapped; first problem: {failures[0]}", source=label)
-    schemes = _security_schemes(doc, dialect, resolver, store.main_uri, warnings)
+    warnings.extend(scheme_warnings)
     title = text_at(as_object(doc.get("info")), "title")
     return Catalog(
         tools,
@@ -165,6 +174,14 @@ def _dialect(doc: JSONObject, label: str, warnings: list[str]) -> Dialect:
             source=label,
             pointer="/swagger",
         )
+    if "swaggerVersion" in doc:  # Swagger 1.x: a different format, not an older 2.0
+        raise SpecError(
+            f"not an OpenAPI document: Swagger {doc['swaggerVersion']} is not supported; "
+            "convert it to OpenAPI 3 first "
+            "(e.g. with api-spec-converter or swagger2openapi)",
+            source=label,
+            pointer="/swaggerVersion",
+        )
     raise SpecError(
         "not an OpenAPI document: no 'openapi' or 'swagger' version field", source=label
     )
@@ -217,8 +234,9 @@ def _context(
 
 
 def _operations(
-    ctx: SpecContext, paths: JSONObject
+    ctx: SpecContext, paths: JSONObject, skipped: list[str]
 ) -> Iterator[tuple[str, str, JSONObject, Loc, JSONObject, Loc, str]]:
+    """Every operation object; what cannot be one goes to ``skipped`` (as failures count)."""
     uri = ctx.main_uri
     for path, raw_item in paths.items():
         item_pointer = pointer_join("/paths", path)
@@ -229,10 +247,10 @@ def _operations(
         try:
             item, item_loc = ctx.resolver.deref(raw_item, (uri, item_pointer))
         except RefError as exc:
-            ctx.warnings.append(f"{item_pointer}: path item skipped: {exc.message}")
+            skipped.append(f"{item_pointer}: path item skipped: {exc.message}")
             continue
         if not isinstance(item, dict):
-            ctx.warnings.append(f"{item_pointer}: path item is not an object, skipped")
+            skipped.append(f"{item_pointer}: path item is not an object, skipped")
             continue
         for method in METHODS:
             op = item.get(method)
@@ -240,7 +258,7 @@ def _operations(
                 continue
             pointer = pointer_join(item_pointer, method)
             if not isinstance(op, dict):
-                ctx.warnings.append(f"{pointer}: operation is not an object, skipped")
+                skipped.append(f"{pointer}: operation is not an object, skipped")
                 continue
             op_loc = (item_loc[0], pointer_join(item_loc[1], method))
             yield path, method, op, op_loc, item, item_loc, pointer

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from tools import swagger2
 from tools.bindings import (
+    check_security_names,
     choose_media,
     encoding_rules,
     read_responses,
@@ -75,6 +76,7 @@ class SpecContext:
     produces: list[str] = field(default_factory=list)
     names: NameRegistry = field(default_factory=NameRegistry)
     warnings: list[str] = field(default_factory=list)
+    scheme_names: frozenset[str] | None = None  # defined security schemes; None: not checked
 
 
 @dataclass
@@ -144,7 +146,7 @@ def build_tool(
     description = describe(op.get("summary"), op.get("description"))
     deprecated = op.get("deprecated") is True
     return Tool(
-        name=ctx.names.claim(tool_base_name(op.get("operationId"), method, path)),
+        name=_claim_name(ctx, op, method, path, pointer),
         description=("Deprecated. " + description) if deprecated else description,
         parameters=parameters,
         strict_parameters=strict_variant(parameters),
@@ -158,10 +160,25 @@ def build_tool(
     )
 
 
+def _claim_name(ctx: SpecContext, op: JSONObject, method: str, path: str, pointer: str) -> str:
+    base = tool_base_name(op.get("operationId"), method, path)
+    name = ctx.names.claim(base)
+    operation_id = op.get("operationId")
+    if name != base and isinstance(operation_id, str):
+        # Workflows (Arazzo) and users address operations by operationId: say which one moved.
+        ctx.warnings.append(
+            f"{pointer}: operationId {operation_id!r} is not unique; this operation's tool is "
+            f"named {name!r}"
+        )
+    return name
+
+
 def _security(ctx: SpecContext, op: JSONObject, pointer: str) -> list[dict[str, list[str]]]:
     if "security" not in op:
         return ctx.security
-    own = read_security(op["security"], pointer_join(pointer, "security"), ctx.warnings)
+    where = pointer_join(pointer, "security")
+    own = read_security(op["security"], where, ctx.warnings)
+    check_security_names(own, where, ctx.scheme_names, ctx.warnings)
     return ctx.security if own is None else own
 
 
@@ -178,6 +195,9 @@ def _collect(
     for owner, loc in ((item, item_loc), (op, op_loc)):
         raw_list = owner.get("parameters")
         if not isinstance(raw_list, list):
+            if raw_list is not None:
+                where_list = pointer_join(loc[1], "parameters")
+                ctx.warnings.append(f"{where_list}: parameters must be a list, ignored")
             continue
         for i, raw in enumerate(raw_list):
             where = (loc[0], pointer_join(loc[1], "parameters", i))
