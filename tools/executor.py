@@ -131,6 +131,7 @@ class Executor:
         self._known_secrets: set[str] = set()
         self._contracts: dict[int, tuple[JSONObject, Draft202012Validator, Check | None]] = {}
         self._hosts: dict[str, tuple[Tool, HostPolicy]] = {}  # per tool: same hosts every call
+        self._schemas: dict[tuple[str, int, str | None], JSONObject | None] = {}
 
     # -- public API ------------------------------------------------------------------------
     async def prepare(self, tool: str, args: JSONObject) -> PreparedRequest:
@@ -279,7 +280,13 @@ class Executor:
         warnings = [warning] if warning else []
         media_type = content_type.split(";", 1)[0].strip().lower() if content_type else None
         if binary is None:
-            schema = self.catalog.response_schema(tool.name, reply.status, media_type)
+            key = (tool.name, reply.status, media_type)
+            if key in self._schemas:  # the catalog picks the same one every time
+                schema = self._schemas[key]
+            else:
+                schema = self.catalog.response_schema(*key)
+                if len(self._schemas) < 4096:  # media types come from servers: stay bounded
+                    self._schemas[key] = schema
             drift = [] if self._conforms(schema, body) else check_contract(schema, body)
             if drift:
                 drift = [self._redact_text(p) for p in drift]

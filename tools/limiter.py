@@ -99,6 +99,8 @@ class RateLimiter:
 
 
 def _quota(headers: Mapping[str, str]) -> tuple[int | None, float | None]:
+    if not any("ratelimit" in k.lower() for k in headers):  # most responses: nothing to read
+        return None, None
     lower = {k.lower(): v for k, v in headers.items()}
     remaining = _int(lower.get("ratelimit-remaining") or lower.get("x-ratelimit-remaining"))
     reset = _int(lower.get("ratelimit-reset") or lower.get("x-ratelimit-reset"))
