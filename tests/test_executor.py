@@ -21,6 +21,7 @@ from tools.errors import (
     CredentialsError,
     HostNotAllowedError,
     ResponseTooLargeError,
+    ServerURLError,
     SpecError,
     UnknownToolError,
 )
@@ -326,3 +327,24 @@ async def test_a_url_over_the_length_limit_is_an_argument_error() -> None:
             assert pointer == "/name"
             assert "over the 65536 limit" in message
     assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("server", "reason"),
+    [
+        ("http://127.0.0.1:99999", "is not a valid URL"),
+        ("notaurl", "is not an http(s) URL with a host"),
+        ("ftp://files.example.com", "is not an http(s) URL with a host"),
+        ("http://user:pw-SECRET@127.0.0.1:8765", "must not hold a user or password"),
+        ("http://127.0.0.1:8765/base?x=1#f", "must not have a query or fragment"),
+        ("http://a b", "must not contain spaces"),
+    ],
+)
+def test_an_unusable_explicit_server_is_refused_up_front(server: str, reason: str) -> None:
+    # QA Q26: a bad --server gave a traceback (port), printed its password in every attempt,
+    # or glued the path after its query; refuse it before anything is built.
+    with pytest.raises(ServerURLError) as caught:
+        Executor(catalog(), server=server)
+    shown = server.replace("user:pw-SECRET@", "***@")
+    assert str(caught.value).startswith(f"--server {shown!r} {reason}")
+    assert "SECRET" not in str(caught.value)

@@ -7,6 +7,7 @@ Tree::
     ├── UnknownToolError          no tool of that name (recoverable: told to the model)
     ├── ArgumentError             arguments invalid for the tool's schema (recoverable)
     ├── CredentialsError          a security scheme has no credentials; names the variable
+    ├── ServerURLError            the explicit server (--server) is not a usable http(s) base URL
     ├── PolicyError               the policy refused the call
     │   ├── HostNotAllowedError   target host is not a server of the spec nor configured
     │   └── SideEffectDeniedError an unsafe call was not approved (recoverable)
@@ -65,6 +66,14 @@ class CredentialsError(ToolsError):
         self.scheme = scheme
         self.variable = variable
         super().__init__(message)
+
+
+class ServerURLError(ToolsError):
+    """The server the user chose (``--server``) is not a usable http(s) base URL."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(f"--server {url!r} {reason}")
 
 
 class PolicyError(ToolsError):
