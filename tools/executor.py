@@ -30,14 +30,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import socket
 import time
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit
 
 import httpx2
 from jsonschema import Draft202012Validator
@@ -50,7 +48,6 @@ from tools.delivery import Delivery, Recorder, RetrySettings, Sleep
 from tools.errors import (
     ArgumentError,
     HostNotAllowedError,
-    ServerURLError,
     SideEffectDeniedError,
     SpecError,
 )
@@ -60,7 +57,7 @@ from tools.fastschema import Check, compile_check
 from tools.limiter import RateLimiter
 from tools.model import JSONObject, JSONValue, Tool
 from tools.patterns import BoundedValidator
-from tools.policy import HostPolicy, Policy, SideEffectGate, host_of, server_urls
+from tools.policy import HostPolicy, Policy, SideEffectGate, check_server, host_of, server_urls
 from tools.redact import Redactor
 from tools.response import check_contract, parse_body
 from tools.serialize import WireRequest, build_request
@@ -109,7 +106,7 @@ class Executor:
         sleep: Sleep | None = None,
     ) -> None:
         if server is not None:
-            check_server(server)
+            check_server(server)  # a bad --server is refused before anything is built
         self.catalog = catalog
         self.credentials = credentials if credentials is not None else Credentials()
         self.policy = policy or Policy()
@@ -371,32 +368,6 @@ def _added_headers(built: WireRequest, wire: WireRequest) -> frozenset[str]:
     """Names of the headers the credentials added or changed (dropped on cross-host hops)."""
     before = set(built.headers)
     return frozenset(k.lower() for k, v in wire.headers if (k, v) not in before)
-
-
-def check_server(url: str) -> None:
-    """Refuse an explicit server that is not a plain http(s) base URL (QA Q26).
-
-    Requests are built by appending the path to it, so a query or fragment would swallow the
-    path; a user:password in it would be printed in every attempt's URL (use BATON_AUTH_*).
-    The error shows the URL with any user:password masked.
-    """
-    shown = re.sub(r"//[^/@]*@", "//***@", url)
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # ValueError when out of range
-        httpx2.URL(url)
-    except (ValueError, httpx2.InvalidURL) as exc:
-        raise ServerURLError(shown, f"is not a valid URL: {exc}") from None
-    if any(c.isspace() for c in url):
-        raise ServerURLError(shown, "must not contain spaces")
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ServerURLError(shown, "is not an http(s) URL with a host")
-    if parts.username is not None or parts.password is not None:
-        raise ServerURLError(shown, "must not hold a user or password; use BATON_AUTH_* variables")
-    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-        raise ServerURLError(shown, "must not have a query or fragment")
-    if port == 0:
-        raise ServerURLError(shown, "has port 0")
 
 
 def _url_too_long(tool: Tool, args: JSONObject, length: int) -> ArgumentError:

@@ -12,6 +12,7 @@ Owns two decisions, both taken before anything is sent:
   (``2130706433``, ``0x7f.1``) and IPv4-mapped IPv6; ``localhost`` and ``*.localhost`` count as
   loopback. Names are classified after resolution by ``check_resolved`` (the executor calls it
   only when it sends on the real network). Redirect targets go through the same check.
+  ``check_server`` refuses an explicit server that is not a plain http(s) base URL.
 - **Side effects.** ``safe`` operations run. Everything else (``unsafe``: POST/PATCH or
   marked consequential; and ``idempotent``: PUT/DELETE, which are safe to *retry* but still
   change or destroy data) goes through the confirm callback: allow, deny, always (remembered
@@ -33,8 +34,10 @@ from itertools import product
 from typing import Literal
 from urllib.parse import urlsplit
 
+import httpx2
+
 from tools.call import PreparedRequest
-from tools.errors import HostNotAllowedError
+from tools.errors import HostNotAllowedError, ServerURLError
 from tools.model import Server, Tool
 
 Decision = Literal["allow", "deny", "always", "dry_run"]
@@ -187,6 +190,32 @@ class HostPolicy:
             risk = None if ip is None else _ip_risk(ip)
             if risk:
                 raise HostNotAllowedError(host, _private_reason(risk, f" (resolves to {address})"))
+
+
+def check_server(url: str) -> None:
+    """Refuse an explicit server that is not a plain http(s) base URL (QA Q26).
+
+    Requests are built by appending the path to it, so a query or fragment would swallow the
+    path; a user:password in it would be printed in every attempt's URL (use BATON_AUTH_*).
+    The error shows the URL with any user:password masked.
+    """
+    shown = re.sub(r"//[^/@]*@", "//***@", url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of range
+        httpx2.URL(url)
+    except (ValueError, httpx2.InvalidURL) as exc:
+        raise ServerURLError(shown, f"is not a valid URL: {exc}") from None
+    if any(c.isspace() for c in url):
+        raise ServerURLError(shown, "must not contain spaces")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ServerURLError(shown, "is not an http(s) URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ServerURLError(shown, "must not hold a user or password; use BATON_AUTH_* variables")
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        raise ServerURLError(shown, "must not have a query or fragment")
+    if port == 0:
+        raise ServerURLError(shown, "has port 0")
 
 
 def _origin(url: str) -> str:
