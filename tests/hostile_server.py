@@ -59,6 +59,7 @@ class HostileServer:
         self.seen: list[Seen] = []
         self.hits: Counter[str] = Counter()
         self.redirect_to = ""  # where /elsewhere sends its 302 (another origin, in tests)
+        self.document = b"{}"  # what /spec.json serves (a spec fetched by URL)
         self._lock = threading.Lock()
         self._bomb = _gzip_bomb(40)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -87,6 +88,7 @@ class HostileServer:
                 302, headers=[("Location", "http://169.254.169.254/latest/meta-data/")]
             ),
             "/elsewhere": lambda s: Answer(302, headers=[("Location", self.redirect_to)]),
+            "/spec.json": lambda s: Answer(200, self.document),
             "/html": lambda s: Answer(200, b"<html><body>oops</body></html>"),
             "/bomb": lambda s: Answer(200, self._bomb, headers=[("Content-Encoding", "gzip")]),
         }

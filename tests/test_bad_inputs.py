@@ -357,3 +357,65 @@ def test_views_stay_valid_json_with_non_finite_numbers() -> None:
     strict = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
     assert strict["result"] == "inf"
     assert json.loads(dumps({"a": [1.5, float("nan")]})) == {"a": [1.5, "nan"]}
+
+
+# -- found by QA, fixed by their owners: kept fixed --------------------------------------------
+
+YAML_BOMB = """openapi: 3.0.3
+info: {title: bomb, version: "1"}
+x-a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+x-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+x-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+x-g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+paths: {/x: {get: {operationId: getX, x-bomb: *g, responses: {'200': {description: ok}}}}}
+"""
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(baton: Baton, tmp_path: Path) -> None:
+    (tmp_path / "bomb.yaml").write_text(YAML_BOMB)
+    started = time.monotonic()
+    message = one_error(baton("tools", str(tmp_path / "bomb.yaml")))
+    assert message.endswith("bomb.yaml: YAML aliases expand beyond 1000000 nodes (a YAML bomb?)")
+    assert time.monotonic() - started < 10
+
+
+def test_args_with_nan_are_not_json(baton: Baton, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, hostile_spec())
+    args = '{"id": "1", "extra": NaN}'
+    message = one_error(baton("call", spec, "getItem", "--args", args, "--dry-run"))
+    assert message == "--args is not valid JSON: NaN is not a JSON value"
+
+
+def test_an_argument_too_long_for_a_url_is_an_argument_error(baton: Baton, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, hostile_spec())
+    args = json.dumps({"q": "a" * 100_000})
+    message = one_error(baton("call", spec, "echo", "--args", args, "--dry-run"))
+    assert message.startswith("invalid arguments for echo: /q: the URL would be ")
+    assert "over the 65536 limit" in message
+
+
+def test_a_catastrophic_pattern_is_bounded(baton: Baton, tmp_path: Path) -> None:
+    spec = hostile_spec()
+    spec["paths"]["/echo"]["get"]["parameters"][0]["schema"]["pattern"] = "^(a+)+$"
+    path = write_spec(tmp_path, spec)
+    started = time.monotonic()
+    outcome = baton("call", path, "echo", "--args", json.dumps({"q": "a" * 40 + "!"}), "--dry-run")
+    assert time.monotonic() - started < 10
+    assert one_error(outcome).startswith(
+        "invalid arguments for echo: /q: expected a string matching the pattern '^(a+)+$'"
+    )
+
+
+def test_call_timeout_bounds_the_whole_call(
+    baton: Baton, tmp_path: Path, server: HostileServer
+) -> None:
+    spec = write_spec(tmp_path, hostile_spec([server.url]))
+    started = time.monotonic()
+    outcome = baton("call", spec, "hang", "--server", server.url, "--timeout", "1")
+    assert time.monotonic() - started < 6
+    message = one_error(outcome, code=1)
+    assert message.startswith(f"GET {server.url}/hang failed after ")
+    assert "gave up at the 1s total timeout" in message

@@ -361,3 +361,46 @@ async def test_what_the_model_wrote_is_echoed_back_briefly(server: HostileServer
     )
     assert len(invalid) < 800
     assert not server.seen
+
+
+# -- found by QA, fixed by their owners: kept fixed --------------------------------------------
+
+
+def test_a_remote_spec_cannot_read_local_files(
+    baton: Baton, tmp_path: Path, server: HostileServer
+) -> None:
+    private = tmp_path / "private.yaml"
+    private.write_text("description: PRIVATE-FILE-CONTENT\ntype: string\n")
+    spec = hostile_spec()
+    spec["paths"]["/echo"]["get"]["parameters"][0]["schema"] = {"$ref": f"file://{private}"}
+    server.document = json.dumps(spec).encode()
+    code, out, err = baton("tools", f"{server.url}/spec.json", "--format", "openai")
+    assert code == 0
+    assert "PRIVATE-FILE-CONTENT" not in out + err
+    assert "getItem" in [tool["function"]["name"] for tool in json.loads(out)]
+
+
+def test_a_spec_url_redirecting_to_metadata_is_refused(baton: Baton, server: HostileServer) -> None:
+    code, out, err = baton("tools", f"{server.url}/to-metadata")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {server.url}/to-metadata: ")
+    assert "169.254.169.254" in err
+    assert err.count("\n") == 1
+
+
+def test_an_oauth_endpoint_echoing_the_client_secret_is_masked(
+    baton: Baton, tmp_path: Path, server: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BATON_AUTH_KEY")  # else it is taken as a ready access token
+    monkeypatch.setenv("BATON_AUTH_KEY_CLIENT_ID", "client-1")
+    monkeypatch.setenv("BATON_AUTH_KEY_CLIENT_SECRET", SECRET)
+    flow = {"clientCredentials": {"tokenUrl": f"{server.url}/denied", "scopes": {}}}
+    spec = hostile_spec([server.url], scheme={"type": "oauth2", "flows": flow})
+    code, out, err = baton("call", write_spec(tmp_path, spec), "echo", "--server", server.url)
+    (token_request,) = server.seen
+    basic = token_request.headers["Authorization"].removeprefix("Basic ")
+    assert base64.b64decode(basic).decode().startswith("client-1:")  # sent, and echoed back
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: OAuth2 token endpoint {server.url}/denied for key answered 401")
+    assert basic not in err
+    assert_no_secret(err)
