@@ -419,3 +419,32 @@ def test_call_timeout_bounds_the_whole_call(
     message = one_error(outcome, code=1)
     assert message.startswith(f"GET {server.url}/hang failed after ")
     assert "gave up at the 1s total timeout" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:99999", "is not a valid URL: Port out of range 0-65535"),
+        ("http://u:pw-secret@127.0.0.1:8765", "must not hold a user or password"),
+        ("http://127.0.0.1:8765/b?x=1#f", "must not have a query or fragment"),
+        ("notaurl", "is not an http(s) URL with a host"),
+    ],
+)
+@pytest.mark.parametrize("command", ["call", "run"])
+def test_a_bad_server_is_refused_before_anything_runs(
+    baton: Baton,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    expected: str,
+    command: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # never reached
+    spec = write_spec(tmp_path, hostile_spec())
+    argv = ["call", spec, "echo", "--dry-run"] if command == "call" else [
+        "run", "task", "--spec", spec, "--model", "m", "--no-save"
+    ]  # fmt: skip
+    message = one_error(baton(*argv, "--server", url))
+    assert message.startswith("--server '")
+    assert expected in message
+    assert "pw-secret" not in message
