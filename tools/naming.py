@@ -4,7 +4,7 @@ Owns the rules, all deterministic (the same spec always gives the same names):
 - A tool is named after its ``operationId``, else ``<method>_<path>``; characters outside
   ``[a-zA-Z0-9_-]`` become ``_``. A name over 64 characters keeps its first 55 and gets
   ``_`` + 8 hex digits of the full name's sha1, so it stays readable and unique.
-- Clashes get ``_2``, ``_3`` ... in document order.
+- Clashes get ``_2``, ``_3`` ... in document order, with a warning when an operationId moved.
 - Argument names use ``[a-zA-Z0-9_.-]`` (the property-name subset every provider accepts).
 - Descriptions are summary then description, as plain text (markdown emphasis, links,
   blockquotes, admonitions and HTML tags removed: they cost tokens and tell a model nothing),
@@ -73,6 +73,28 @@ class NameRegistry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._used
+
+
+def claim_tool_name(
+    names: NameRegistry,
+    operation_id: object,
+    method: str,
+    path: str,
+    pointer: str,
+    warnings: list[str],
+) -> str:
+    """The operation's unique tool name; a warning when its operationId had to be renamed.
+
+    Workflows (Arazzo) and users address operations by operationId: say which one moved.
+    """
+    base = tool_base_name(operation_id, method, path)
+    name = names.claim(base)
+    if name != base and isinstance(operation_id, str):
+        warnings.append(
+            f"{pointer}: operationId {operation_id!r} is not unique; this operation's tool is "
+            f"named {name!r}"
+        )
+    return name
 
 
 def arg_name(wire_name: str) -> str:

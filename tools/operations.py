@@ -34,7 +34,7 @@ from tools.model import (
     Server,
     Tool,
 )
-from tools.naming import NameRegistry, arg_name, describe, tool_base_name
+from tools.naming import NameRegistry, arg_name, claim_tool_name, describe
 from tools.refs import Loc, RefError, Resolver, pointer_join
 from tools.schema_build import Assembler
 from tools.schemas import Dialect, SchemaConverter
@@ -146,7 +146,7 @@ def build_tool(
     description = describe(op.get("summary"), op.get("description"))
     deprecated = op.get("deprecated") is True
     return Tool(
-        name=_claim_name(ctx, op, method, path, pointer),
+        name=claim_tool_name(ctx.names, op.get("operationId"), method, path, pointer, ctx.warnings),
         description=("Deprecated. " + description) if deprecated else description,
         parameters=parameters,
         strict_parameters=strict_variant(parameters),
@@ -158,19 +158,6 @@ def build_tool(
         source=ctx.source,
         pointer=pointer,
     )
-
-
-def _claim_name(ctx: SpecContext, op: JSONObject, method: str, path: str, pointer: str) -> str:
-    base = tool_base_name(op.get("operationId"), method, path)
-    name = ctx.names.claim(base)
-    operation_id = op.get("operationId")
-    if name != base and isinstance(operation_id, str):
-        # Workflows (Arazzo) and users address operations by operationId: say which one moved.
-        ctx.warnings.append(
-            f"{pointer}: operationId {operation_id!r} is not unique; this operation's tool is "
-            f"named {name!r}"
-        )
-    return name
 
 
 def _security(ctx: SpecContext, op: JSONObject, pointer: str) -> list[dict[str, list[str]]]:
