@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 
 from agent.agent import Agent, RunResult
@@ -94,18 +95,33 @@ async def _run(args: argparse.Namespace) -> RunResult:
         await model.aclose()
 
 
+# C0 controls but newline and tab, DEL, and C1 controls (0x9b is an 8-bit CSI).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters shown as ``\\uXXXX`` escapes.
+
+    Tool names, errors and answers come from the model and, through it, from API responses;
+    printed raw, an ESC sequence can retitle, clear or repaint the user's terminal.
+    """
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _print_summary(result: RunResult) -> None:
     for step in result.calls:
-        sys.stderr.write(f"  {_describe(step)}\n")
+        sys.stderr.write(f"  {terminal_safe(_describe(step))}\n")
     usage = result.usage
     sys.stderr.write(
         f"run {result.transcript.run_id}: {len(result.calls)} call(s), "
         f"{usage.total_tokens} tokens\n"
     )
     if result.ok:
-        sys.stdout.write((result.answer or "") + "\n")
+        answer = result.answer or ""
+        # Piped, the answer is the model's text exactly; on a terminal, made harmless.
+        sys.stdout.write((terminal_safe(answer) if sys.stdout.isatty() else answer) + "\n")
     else:
-        sys.stderr.write(f"error: {result.error}\n")
+        sys.stderr.write(f"error: {terminal_safe(str(result.error))}\n")
 
 
 def _describe(step: ToolCallStep) -> str:

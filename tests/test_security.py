@@ -20,8 +20,10 @@ import pytest
 
 from agent.agent import Agent
 from agent.cli import main
+from agent.cli_run import terminal_safe
 from agent.runstore import RunStore
 from agent.testing import ScriptedModel, calls, tool_call
+from tests.chat_server import Reply, call_delta, chunk, serve, text_stream
 from tests.conftest import SPECS
 from tests.hostile_server import HostileServer, hostile_spec, running, write_spec
 from tools.policy import Policy
@@ -404,3 +406,32 @@ def test_an_oauth_endpoint_echoing_the_client_secret_is_masked(
     assert err.startswith(f"error: OAuth2 token endpoint {server.url}/denied for key answered 401")
     assert basic not in err
     assert_no_secret(err)
+
+
+# -- the terminal ------------------------------------------------------------------------------
+
+ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x9b31m"
+
+
+def test_terminal_safe_shows_control_characters() -> None:
+    assert terminal_safe(f"a{ESCAPES}b\n\tc") == (
+        "a\\u001b]0;PWNED\\u0007\\u001b[2J\\u009b31mb\n\tc"
+    )
+
+
+def test_baton_run_prints_no_escape_sequence_from_the_model(
+    baton: Baton, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for chat in serve():
+        monkeypatch.setenv("OPENAI_BASE_URL", chat.url)
+        bad_call = chunk(call_delta(0, id="c1", name=f"x{ESCAPES}", args="{}"))
+        chat.queue(
+            Reply(sse=[bad_call, chunk({}, finish_reason="tool_calls")]),
+            Reply(sse=text_stream(f"done{ESCAPES}")),
+        )
+        spec = write_spec(tmp_path, hostile_spec())
+        code, out, err = baton("run", "t", "--spec", spec, "--model", "m", "--no-save")
+    assert code == 0
+    assert out == f"done{ESCAPES}\n"  # piped: the model's text exactly
+    assert "\x1b" not in err
+    assert "  x\\u001b]0;PWNED\\u0007" in err
