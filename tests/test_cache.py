@@ -241,3 +241,38 @@ def test_source_label_follows_the_path_as_given(
     by_relative = load_catalog("pets.json", cache_dir=cache_dir)
     assert load_catalog("pets.json", cache_dir=cache_dir).source == by_relative.source
     assert by_absolute.source != by_relative.source
+
+
+def test_devices_and_fifos_are_never_hashed_whole(tmp_path: Path) -> None:
+    """/dev/zero never ends: the cache must leave it to the loader's capped read (QA Q24)."""
+    from tools.cache import load_catalog
+    from tools.errors import SpecError
+
+    with pytest.raises(SpecError, match="larger than"):
+        load_catalog("/dev/zero", cache_dir=tmp_path)
+    spec = tmp_path / "zero-ref.yaml"
+    spec.write_text(
+        "openapi: 3.0.3\ninfo: {title: z, version: '1'}\npaths:\n  /a:\n    get:\n"
+        "      parameters:\n        - {name: q, in: query, schema: {$ref: /dev/zero}}\n"
+        "      responses: {'200': {description: ok}}\n"
+    )
+    with pytest.raises(SpecError, match="not a regular file"):
+        load_catalog(str(spec), cache_dir=tmp_path)
+
+
+def test_a_piped_spec_is_read_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    spec = (ROOT / "specs" / "petstore.yaml").read_bytes()
+    out = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "tools", "/dev/stdin", "--format", "json"],
+        input=spec,
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert b'"listPets"' in out.stdout or b"listPets" in out.stdout

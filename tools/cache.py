@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,8 @@ def load_catalog(
     if not use_cache or isinstance(source, dict) or _is_url(os.fspath(source)):
         return _ingest(source, server, allow_remote_refs)
     path = _local_path(os.fspath(source))
+    if not _is_regular(path):  # /dev/stdin, a FIFO, a device: read once, by the loader only
+        return _ingest(source, server, allow_remote_refs)
     digest, remote = content_hash(path)
     if remote and allow_remote_refs:
         return _ingest(source, server, allow_remote_refs)
@@ -131,11 +134,20 @@ def content_hash(path: str) -> tuple[str, bool]:
     return digest.hexdigest(), remote
 
 
-def _read(path: str, *, main: bool) -> bytes | None:
-    """A file's bytes; for the main spec, the loader's SpecError when it cannot be read."""
+def _is_regular(path: str) -> bool:
     try:
-        if os.path.getsize(path) <= _MAX_BYTES:
-            return Path(path).read_bytes()
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # missing: the loader says so, in its words
+
+
+def _read(path: str, *, main: bool) -> bytes | None:
+    """A regular file's bytes, at most the cap; for the main spec, the loader's SpecError
+    when it cannot be read. Never reads a device or FIFO (``/dev/zero`` never ends)."""
+    try:
+        if _is_regular(path) and os.path.getsize(path) <= _MAX_BYTES:
+            with open(path, "rb") as handle:
+                return handle.read(_MAX_BYTES + 1)
     except OSError:
         pass
     if main:  # let the loader word the error exactly as an uncached ingest would
