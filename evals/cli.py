@@ -16,7 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from agent.cli import UsageError
 from evals.case import CaseError, load_targets
-from evals.report import below_baseline, render_table, write_json, write_junit
+from evals.report import (
+    BaselineError,
+    below_baseline,
+    load_baseline,
+    render_table,
+    write_json,
+    write_junit,
+)
 from evals.restbench import import_restbench
 from evals.runner import RunOptions, run_cases
 from evals.scoring import CaseScore, SuiteScore
@@ -54,8 +61,13 @@ def run(args: argparse.Namespace) -> int:
         cases = load_targets(list(args.targets))
     except CaseError as exc:
         raise UsageError(str(exc)) from exc
-    if args.baseline is not None and not args.baseline.is_file():
-        raise UsageError(f"{args.baseline}: baseline file not found")
+    try:
+        baseline = load_baseline(args.baseline) if args.baseline is not None else None
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from exc
+    for output in (args.report, args.junit):  # checked before the suite spends its time
+        if output is not None and output.is_dir():
+            raise UsageError(f"{output}: is a directory; name a file for the report")
     console = Console(stderr=True)
     options = RunOptions(record=args.record, model=args.model, concurrency=args.concurrency)
     with Progress(
@@ -77,12 +89,15 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from exc
     suite = SuiteScore.of(scores)
     render_table(suite, Console())
-    if args.report:
-        write_json(suite, args.report)
-    if args.junit:
-        write_junit(suite, args.junit)
+    try:
+        if args.report:
+            write_json(suite, args.report)
+        if args.junit:
+            write_junit(suite, args.junit)
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: cannot write the report: {exc.strerror}") from exc
     failed = [c.name for c in scores if not c.passed]
-    problems = below_baseline(suite, args.baseline) if args.baseline else []
+    problems = below_baseline(suite, baseline) if baseline is not None else []
     for problem in problems:
         console.print(f"[red]below baseline:[/] {problem}")
     return 1 if failed or problems else 0

@@ -59,9 +59,30 @@ def write_junit(score: SuiteScore, path: Path) -> None:
 BASELINE_KEYS = ("success_rate", "correct_path_rate")
 
 
-def below_baseline(score: SuiteScore, baseline_file: Path) -> list[str]:
+class BaselineError(ValueError):
+    """The baseline file is unreadable or not an object of numbers; names the file."""
+
+
+def load_baseline(path: Path) -> dict[str, float]:
+    """Read a baseline before any case runs, so a bad file fails fast and clearly."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise BaselineError(f"{path}: the baseline is not valid JSON: {exc}") from exc
+    keys = (*BASELINE_KEYS, "mean_extra_calls")
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k, 0), int | float) and not isinstance(data.get(k), bool) for k in keys
+    ):
+        raise BaselineError(
+            f"{path}: the baseline must be an object of numbers ({', '.join(keys)})"
+        )
+    return {k: float(data[k]) for k in keys if k in data}
+
+
+def below_baseline(score: SuiteScore, data: dict[str, float]) -> list[str]:
     """Which suite scores fall below the baseline's minimums (``mean_extra_calls`` is a max)."""
-    data = json.loads(baseline_file.read_text(encoding="utf-8"))
     problems = [
         f"{key} {getattr(score, key)} < baseline {data[key]}"
         for key in BASELINE_KEYS

@@ -262,3 +262,21 @@ def test_invalid_yaml_case_is_one_line_with_its_position(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "bad.yaml: invalid YAML at line 3, column 1" in err[0]
+
+
+def test_bad_report_paths_and_baselines_fail_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_file = str(SUITE / "cases" / "missing-task-404.yaml")
+    broken = tmp_path / "baseline.json"
+    broken.write_text("{not json")
+    for argv, needle in (
+        (["--junit", str(tmp_path)], "is a directory"),
+        (["--report", str(tmp_path)], "is a directory"),
+        (["--baseline", str(broken)], "baseline is not valid JSON"),
+        (["--baseline", str(tmp_path / "missing.json")], "cannot read the baseline"),
+    ):
+        assert main(["eval", case_file, *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert needle in err[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 from agent.messages import ToolCall, Usage
 from agent.transcript import AnswerStep, ModelTurnStep, ToolCallStep, Transcript
 from evals.case import AnswerCheck, ArgCheck, Case, Expect, JsonCheck
-from evals.report import below_baseline, junit_xml
+from evals.report import below_baseline, junit_xml, load_baseline
 from evals.scoring import SuiteScore, check_answer, match_subsequence, score_case
 from tools.call import CallResult
 
@@ -136,6 +136,6 @@ def test_suite_report_junit_reads_back_and_baseline_gates(tmp_path: Path) -> Non
     assert "gold path not followed" in (failures[0].text or "")
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({"success_rate": 0.9, "correct_path_rate": 0.5}))
-    assert below_baseline(suite, baseline) == ["success_rate 0.5 < baseline 0.9"]
+    assert below_baseline(suite, load_baseline(baseline)) == ["success_rate 0.5 < baseline 0.9"]
     schema = SuiteScore.model_json_schema()
     assert set(schema["required"]) >= {"cases", "success_rate", "correct_path_rate"}
