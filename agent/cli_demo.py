@@ -31,6 +31,7 @@ from agent.errors import AgentError
 from agent.local_model import LocalModel
 from agent.resources import demo_spec
 from agent.shell import Approve, Shell, ShellOptions
+from agent.terminal import SafeConsole
 
 KEY_ENV = "BATON_AUTH_API_KEY"  # the demo spec's security scheme is named api_key
 
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = SafeConsole(highlight=False)
     key = os.environ.get(KEY_ENV) or secrets.token_urlsafe(18)
     os.environ[KEY_ENV] = key
     try:

@@ -35,6 +35,7 @@ from agent.llm import ModelClient
 from agent.runstore import RunStore
 from agent.shell_keys import InterruptKeys
 from agent.shell_render import TaskView, prepared_request
+from agent.terminal import SafeConsole
 from agent.transcript import Step, Transcript
 from tools.executor import Executor
 
@@ -86,7 +87,7 @@ class Shell:
         console: Console | None = None,
     ) -> None:
         self.options = options
-        self.console = console or Console(highlight=False)
+        self.console = console or SafeConsole(highlight=False)
         self.server = options.server
         self.model = model
         self.model_error = model_error
