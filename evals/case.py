@@ -12,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evals.faults import Fault
+from tools.errors import SpecError
+from tools.loader import parse_bytes
 
 ModelMode = Literal["replay", "live"]
 
@@ -88,24 +89,19 @@ class Case(BaseModel):
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    # The spec loader's parser: one-line errors with line and column, and YAML alias bombs
+    # refused (a case file from someone else must not exhaust memory).
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_bytes(path.read_bytes(), str(path))
     except FileNotFoundError as exc:
         raise CaseError(f"{path}: not found") from exc
-    except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: {_yaml_problem(exc)}") from exc
+    except OSError as exc:
+        raise CaseError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except SpecError as exc:
+        raise CaseError(f"{path}: {exc.message}") from exc
     if not isinstance(data, dict):
         raise CaseError(f"{path}: a case or suite file must be a mapping")
     return data
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """One line: where and what (PyYAML's own message spans several lines)."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is None:
-        return f"invalid YAML: {problem}"
-    return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def _resolve(base: Path, value: Any) -> Any:

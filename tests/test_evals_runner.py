@@ -280,3 +280,14 @@ def test_bad_report_paths_and_baselines_fail_before_running(
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1, err
         assert needle in err[0]
+
+
+def test_a_yaml_bomb_case_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    names = "abcdefgh"
+    for prev, name in zip(names, names[1:], strict=False):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join([*levels, "task: t"]) + "\n")
+    assert main(["eval", str(bomb)]) == 2
+    assert "YAML aliases expand beyond" in capsys.readouterr().err
