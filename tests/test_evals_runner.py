@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -285,7 +286,7 @@ def test_bad_report_paths_and_baselines_fail_before_running(
 def test_a_yaml_bomb_case_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
     names = "abcdefgh"
-    for prev, name in zip(names, names[1:], strict=False):
+    for prev, name in itertools.pairwise(names):
         levels.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text("\n".join([*levels, "task: t"]) + "\n")
