@@ -40,14 +40,10 @@ __all__ = ["ingest_spec", "load_document", "spec_hash"]
 Source = str | os.PathLike[str] | JSONObject
 
 
-def load_document(
-    source: Source,
-    *,
-    allow_remote_refs: bool = False,
-    fetch_timeout: float = 10.0,
-    max_bytes: int = 64_000_000,
-) -> tuple[JSONObject, str]:
-    """The parsed main document and its label (path, URL or ``<dict>``)."""
+def _open(
+    source: Source, allow_remote_refs: bool, fetch_timeout: float, max_bytes: int
+) -> tuple[DocumentStore, JSONObject, str]:
+    """The document store, the parsed main document (an object) and its label."""
     store = DocumentStore(
         allow_remote_refs=allow_remote_refs, fetch_timeout=fetch_timeout, max_bytes=max_bytes
     )
@@ -57,6 +53,18 @@ def load_document(
         raise SpecError(
             f"not an OpenAPI document: the top level is {_kind(doc)}, not an object", source=label
         )
+    return store, doc, label
+
+
+def load_document(
+    source: Source,
+    *,
+    allow_remote_refs: bool = False,
+    fetch_timeout: float = 10.0,
+    max_bytes: int = 64_000_000,
+) -> tuple[JSONObject, str]:
+    """The parsed main document and its label (path, URL or ``<dict>``)."""
+    _store, doc, label = _open(source, allow_remote_refs, fetch_timeout, max_bytes)
     return doc, label
 
 
@@ -69,15 +77,7 @@ def ingest_spec(
     max_bytes: int = 64_000_000,
 ) -> Catalog:
     """Every operation of the spec as a tool, in document order. SpecError on a broken spec."""
-    store = DocumentStore(
-        allow_remote_refs=allow_remote_refs, fetch_timeout=fetch_timeout, max_bytes=max_bytes
-    )
-    doc = store.open_main(source)
-    label = store.label(store.main_uri)
-    if not isinstance(doc, dict):
-        raise SpecError(
-            f"not an OpenAPI document: the top level is {_kind(doc)}, not an object", source=label
-        )
+    store, doc, label = _open(source, allow_remote_refs, fetch_timeout, max_bytes)
     warnings: list[str] = []
     dialect = _dialect(doc, label, warnings)
     paths = _paths(doc, label, dialect, warnings)
@@ -127,15 +127,7 @@ def response_resolver(
     A cached catalog uses it: validating one response needs the document parsed, not the
     1,223 tools of GitHub rebuilt.
     """
-    store = DocumentStore(
-        allow_remote_refs=allow_remote_refs, fetch_timeout=fetch_timeout, max_bytes=max_bytes
-    )
-    doc = store.open_main(source)
-    label = store.label(store.main_uri)
-    if not isinstance(doc, dict):
-        raise SpecError(
-            f"not an OpenAPI document: the top level is {_kind(doc)}, not an object", source=label
-        )
+    store, doc, label = _open(source, allow_remote_refs, fetch_timeout, max_bytes)
     converter = SchemaConverter(Resolver(store), _dialect(doc, label, []))
     return _ResponseResolver(converter, store.main_uri)
 
