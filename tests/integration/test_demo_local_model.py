@@ -89,6 +89,9 @@ def test_ctrl_c_in_the_shell_stops_the_task_but_not_the_local_model(tmp_path: Pa
         second = _ANSI.sub("", child.before or "")
         assert "could not reach model" not in second, second
         assert _CALL.search(second), f"no successful tool call after Ctrl-C:\n{second}"
+        # Wait for the prompt: keys typed while a task runs are read by the task's Ctrl-C
+        # watcher (as in the other pty tests), so an early Ctrl-D would be lost.
+        child.expect("baton>")
         child.sendcontrol("d")
         child.expect(pexpect.EOF, timeout=60)
     finally:
